@@ -1,0 +1,217 @@
+import { Readable } from 'node:stream';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Batch, BatchRecord, BatchStatus } from '../common/batch';
+import { addUsage, emptyUsage, isTerminalStatus } from '../common/batch';
+import type { FileRecord } from '../common/file';
+import { FailureType } from '../common/failure-types';
+import type { Catalog } from '../storage';
+import { batchRequestId, batchResultFileId, keys, ObjectNotFoundError, readJson } from '../storage';
+import { isBlank, readLines } from './line-reader';
+import type { ChunkPlan, Manifest, SegmentRecord } from './manifest';
+import { errorLine } from './result-lines';
+
+/** How a batch ended: the terminal status finalize writes. */
+export type BatchOutcome = Extract<BatchStatus, 'completed' | 'expired' | 'cancelled' | 'failed'>;
+
+export interface FinalizeBatchInput {
+  /** The batch as the workflow sees it now. */
+  record: BatchRecord;
+  /** Null when the batch failed before any chunk was planned. */
+  manifestKey: string | null;
+  outcome: BatchOutcome;
+}
+
+/** Output and error files of a batch live 30 days unless `output_expires_after` says otherwise. */
+const DEFAULT_OUTPUT_LIFETIME_SECONDS = 30 * 24 * 3600;
+/** Chunks whose parts are read at once while finalizing. */
+const PARALLEL_CHUNKS = 8;
+
+const NOT_RUN: Record<BatchOutcome, { code: string; message: string }> = {
+  expired: {
+    code: 'batch_expired',
+    message: 'This request could not be executed before the completion window expired.',
+  },
+  cancelled: { code: 'batch_cancelled', message: 'This request was cancelled before it could be executed.' },
+  failed: { code: 'batch_failed', message: 'This request was not executed because the batch failed.' },
+  completed: { code: 'batch_failed', message: 'This request was not executed.' },
+};
+
+interface ChunkResult {
+  completed: number;
+  failed: number;
+  usage: ReturnType<typeof emptyUsage>;
+  outputKeys: string[];
+  errorKeys: string[];
+}
+
+/**
+ * Builds `finalizeBatch`: the one place a batch becomes terminal. It reads what the chunks stored (not what
+ * the workflow counted), so counts and files agree even after crashes: it writes an error line for every
+ * request that never ran, concatenates the parts into the output and error files, registers them as
+ * `batch_output` files, writes the final `batch.json` and removes the parts. Running it again after it
+ * succeeded returns the stored result.
+ */
+export function createFinalizeBatch({ catalog }: { catalog: Catalog }) {
+  const { store } = catalog;
+  return async function finalizeBatch(input: FinalizeBatchInput): Promise<BatchRecord> {
+    const { record, outcome } = input;
+    const batchId = record.batch.id;
+    const stored = await catalog.getBatch(batchId);
+    if (stored !== null && isTerminalStatus(stored.batch.status)) return stored;
+
+    const ctx = Context.current();
+    const heartbeat = setInterval(() => ctx.heartbeat(), 1000);
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const batch: Batch = structuredClone(record.batch);
+      if (input.manifestKey !== null) {
+        const manifest = await readJson<Manifest>(store, input.manifestKey);
+        if (manifest === null) {
+          throw ApplicationFailure.nonRetryable(`Manifest of ${batchId} is missing`, FailureType.CorruptBatchState);
+        }
+        const results: ChunkResult[] = [];
+        for (let i = 0; i < manifest.chunks.length; i += PARALLEL_CHUNKS) {
+          const slice = manifest.chunks.slice(i, i + PARALLEL_CHUNKS);
+          results.push(...(await Promise.all(slice.map((c) => collectChunk(catalog, record, manifest, c, outcome)))));
+        }
+        const usage = emptyUsage();
+        let completed = 0;
+        let failed = 0;
+        for (const r of results) {
+          completed += r.completed;
+          failed += r.failed;
+          addUsage(usage, r.usage);
+        }
+        if (completed + failed !== manifest.total) {
+          throw ApplicationFailure.nonRetryable(
+            `${batchId}: ${completed} + ${failed} result lines for ${manifest.total} requests`,
+            FailureType.CorruptBatchState,
+          );
+        }
+        batch.request_counts = { total: manifest.total, completed, failed };
+        batch.usage = usage;
+        const lifetime = record.outputExpiresAfterSeconds ?? DEFAULT_OUTPUT_LIFETIME_SECONDS;
+        batch.output_file_id = await writeResultFile(catalog, record, 'output', results.flatMap((r) => r.outputKeys), now, lifetime);
+        batch.error_file_id = await writeResultFile(catalog, record, 'error', results.flatMap((r) => r.errorKeys), now, lifetime);
+      }
+      batch.status = outcome;
+      const stamp = { completed: 'completed_at', expired: 'expired_at', cancelled: 'cancelled_at', failed: 'failed_at' } as const;
+      batch[stamp[outcome]] ??= now;
+      const final: BatchRecord = { ...record, batch };
+      await catalog.putBatch(final);
+      await store.deletePrefix(keys.batchParts(batchId));
+      await store.delete(keys.batchManifest(batchId));
+      return final;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  };
+}
+
+/** Checks that a chunk's segments tile its lines, and writes error lines for the lines that never ran. */
+async function collectChunk(
+  catalog: Catalog,
+  record: BatchRecord,
+  manifest: Manifest,
+  chunk: ChunkPlan,
+  outcome: BatchOutcome,
+): Promise<ChunkResult> {
+  const { store } = catalog;
+  const batchId = record.batch.id;
+  const prefix = keys.chunkParts(batchId, chunk.index);
+  const segmentKeys = (await store.list(prefix)).filter((k) => k.endsWith('.seg.json'));
+  const segments = (await Promise.all(segmentKeys.map((k) => readJson<SegmentRecord>(store, k)))).filter(
+    (s): s is SegmentRecord => s !== null,
+  );
+  segments.sort((a, b) => a.start - b.start);
+
+  const result: ChunkResult = { completed: 0, failed: 0, usage: emptyUsage(), outputKeys: [], errorKeys: [] };
+  const notRun = new Set<number>();
+  let pos = chunk.firstLine;
+  for (const s of segments) {
+    if (s.start !== pos) {
+      throw ApplicationFailure.nonRetryable(
+        `${batchId} chunk ${chunk.index}: segment starts at line ${s.start}, expected ${pos}`,
+        FailureType.CorruptBatchState,
+      );
+    }
+    for (const line of s.skipped) notRun.add(line);
+    result.completed += s.completed;
+    result.failed += s.failed;
+    addUsage(result.usage, s.usage);
+    if (s.hasOutput) result.outputKeys.push(keys.segment(batchId, chunk.index, s.start, 'out.jsonl'));
+    if (s.hasErrors) result.errorKeys.push(keys.segment(batchId, chunk.index, s.start, 'err.jsonl'));
+    pos = s.end;
+  }
+  const end = chunk.firstLine + chunk.count;
+  for (let line = pos; line < end; line++) notRun.add(line);
+  if (notRun.size > 0) {
+    const key = keys.unrunLines(batchId, chunk.index);
+    await store.write(
+      key,
+      Readable.from(unrunLines(catalog, manifest.inputFileId, batchId, chunk, notRun, NOT_RUN[outcome])),
+    );
+    result.failed += notRun.size;
+    result.errorKeys.push(key);
+  }
+  return result;
+}
+
+/** Streams the error lines of the requests in `notRun`, reading their custom_ids from the input file. */
+async function* unrunLines(
+  catalog: Catalog,
+  inputFileId: string,
+  batchId: string,
+  chunk: ChunkPlan,
+  notRun: Set<number>,
+  reason: { code: string; message: string },
+): AsyncGenerator<string> {
+  let stream;
+  try {
+    stream = await catalog.store.createReadStream(keys.fileContent(inputFileId), { start: chunk.start, end: chunk.end });
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) {
+      throw ApplicationFailure.nonRetryable(`The input file ${inputFileId} is gone`, FailureType.InputFileMissing);
+    }
+    throw err;
+  }
+  let line = chunk.firstLine;
+  for await (const raw of readLines(stream, chunk.start)) {
+    if (isBlank(raw.bytes)) continue;
+    if (notRun.has(line)) {
+      const { custom_id } = JSON.parse(raw.bytes.toString('utf8')) as { custom_id: string };
+      yield errorLine(batchRequestId(batchId, line), custom_id, reason.code, reason.message) + '\n';
+    }
+    line++;
+  }
+}
+
+/** Concatenates parts into a `batch_output` file with an id derived from the batch; null when there are none. */
+async function writeResultFile(
+  catalog: Catalog,
+  record: BatchRecord,
+  kind: 'output' | 'error',
+  parts: string[],
+  now: number,
+  lifetimeSeconds: number,
+): Promise<string | null> {
+  if (parts.length === 0) return null;
+  const fileId = batchResultFileId(record.batch.id, kind);
+  const bytes = await catalog.store.concat(parts, keys.fileContent(fileId));
+  const file: FileRecord = {
+    owner: record.owner,
+    file: {
+      id: fileId,
+      object: 'file',
+      bytes,
+      created_at: now,
+      expires_at: now + lifetimeSeconds,
+      filename: `${record.batch.id}_${kind}.jsonl`,
+      purpose: 'batch_output',
+      status: 'processed',
+      status_details: null,
+    },
+  };
+  await catalog.putFile(file);
+  return fileId;
+}

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import type { UpstreamTarget } from '../config';
+import { FairLimiter } from './fair-limiter';
+
+/** The upstream part of the configuration this client needs. */
+export interface UpstreamClientConfig {
+  default: UpstreamTarget | null;
+  routes: Readonly<Record<string, UpstreamTarget>>;
+  timeoutMs: number;
+  maxAttempts: number;
+}
+
+export interface UpstreamRequest {
+  /** The line's `body.model`, which picks the route. */
+  model: string;
+  /** The line's url, e.g. `/v1/chat/completions`; `/v1` is replaced by the upstream base URL. */
+  url: string;
+  /** The JSON text of the line's `body`. */
+  body: string;
+  /** Who is waiting (the batch id): slots are shared fairly between keys. */
+  fairnessKey: string;
+  /** No attempt starts, and no backoff waits, past this time (epoch ms). */
+  deadlineMs: number;
+  /** Aborts the request (cancel, deadline, shutdown): the result is then `aborted`. */
+  signal: AbortSignal;
+}
+
+/** What became of one request after all its attempts. */
+export type UpstreamResult =
+  /** An HTTP answer: 2xx is a success; anything else is final for this request (error-file line). */
+  | { kind: 'response'; status: number; requestId: string; bodyText: string }
+  /** No HTTP answer: timeouts and broken connections, after retries. */
+  | { kind: 'failure'; code: string; message: string }
+  /** The upstream refused connections on every attempt: the whole chunk should back off and resume later. */
+  | { kind: 'unreachable'; message: string }
+  /** Stopped by the caller's signal before an answer arrived: the request did not run. */
+  | { kind: 'aborted' };
+
+const RETRYABLE_STATUS = new Set([408, 409, 429]);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+interface Route {
+  target: UpstreamTarget;
+  agent: Agent;
+  limiter: FairLimiter;
+}
+
+/**
+ * Sends batch lines to OpenAI-compatible upstreams. Each upstream has a connection pool and a fair
+ * concurrency cap shared by every batch of this worker. 408, 409, 429, 5xx, timeouts and connection errors
+ * are retried with exponential backoff and jitter, honouring `Retry-After`, while the deadline allows;
+ * other answers are returned as they are.
+ */
+export class UpstreamClient {
+  private readonly defaultRoute: Route | null;
+  private readonly routes = new Map<string, Route>();
+
+  constructor(private readonly config: UpstreamClientConfig) {
+    this.defaultRoute = config.default ? makeRoute(config.default) : null;
+    for (const [model, target] of Object.entries(config.routes)) this.routes.set(model, makeRoute(target));
+  }
+
+  /** Upstream requests in flight now, over every route. */
+  get inFlight(): number {
+    let n = this.defaultRoute?.limiter.inFlight ?? 0;
+    for (const r of this.routes.values()) n += r.limiter.inFlight;
+    return n;
+  }
+
+  async send(req: UpstreamRequest): Promise<UpstreamResult> {
+    const route = this.routes.get(req.model) ?? this.defaultRoute;
+    if (route === null) {
+      return {
+        kind: 'response',
+        status: 404,
+        requestId: newRequestId(),
+        bodyText: JSON.stringify({
+          error: {
+            message: `The model '${req.model}' is not served by this deployment.`,
+            type: 'invalid_request_error',
+            param: 'model',
+            code: 'model_not_found',
+          },
+        }),
+      };
+    }
+    const url = route.target.baseUrl + req.url.replace(/^\/v1(?=\/)/, '');
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (route.target.apiKey) headers.authorization = `Bearer ${route.target.apiKey}`;
+
+    let last: UpstreamResult = { kind: 'failure', code: 'request_timeout', message: 'The request was not sent.' };
+    for (let attempt = 1; attempt <= this.config.maxAttempts; attempt++) {
+      if (req.signal.aborted) return { kind: 'aborted' };
+      let release;
+      try {
+        release = await route.limiter.acquire(req.fairnessKey, req.signal);
+      } catch {
+        return { kind: 'aborted' };
+      }
+      let retryAfter: number | null = null;
+      try {
+        const res = await request(url, {
+          dispatcher: route.agent,
+          method: 'POST',
+          headers,
+          body: req.body,
+          signal: AbortSignal.any([req.signal, AbortSignal.timeout(this.config.timeoutMs)]),
+          headersTimeout: this.config.timeoutMs,
+          bodyTimeout: this.config.timeoutMs,
+        });
+        const bodyText = await res.body.text();
+        const requestId = headerValue(res.headers['x-request-id']) ?? newRequestId();
+        last = { kind: 'response', status: res.statusCode, requestId, bodyText };
+        if (!RETRYABLE_STATUS.has(res.statusCode) && res.statusCode < 500) return last;
+        retryAfter = parseRetryAfter(res.headers);
+      } catch (err) {
+        if (req.signal.aborted) return { kind: 'aborted' };
+        last = classifyError(err);
+      } finally {
+        release();
+      }
+      if (attempt === this.config.maxAttempts) break;
+      const delay = retryAfter ?? backoff(attempt);
+      if (Date.now() + delay >= req.deadlineMs) break;
+      try {
+        await sleep(delay, undefined, { signal: req.signal });
+      } catch {
+        return { kind: 'aborted' };
+      }
+    }
+    return last;
+  }
+
+  /** Closes every connection pool. */
+  async close(): Promise<void> {
+    const all = [...this.routes.values()];
+    if (this.defaultRoute) all.push(this.defaultRoute);
+    await Promise.all(all.map((r) => r.agent.close()));
+  }
+}
+
+function makeRoute(target: UpstreamTarget): Route {
+  return {
+    target,
+    agent: new Agent({ connections: target.maxConcurrency, keepAliveTimeout: 30_000, pipelining: 1 }),
+    limiter: new FairLimiter(target.maxConcurrency),
+  };
+}
+
+function classifyError(err: unknown): UpstreamResult {
+  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code;
+  if (code !== undefined && UNREACHABLE_CODES.has(code)) {
+    return { kind: 'unreachable', message: `The upstream refused the connection (${code}).` };
+  }
+  if (e.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return { kind: 'failure', code: 'request_timeout', message: 'The underlying call to the model timed out.' };
+  }
+  return {
+    kind: 'failure',
+    code: 'upstream_error',
+    message: `The connection to the model failed: ${code ?? e.message ?? 'unknown error'}.`,
+  };
+}
+
+/** Exponential backoff with jitter: attempt 1 waits 250–500 ms, doubling up to 15–30 s. */
+function backoff(attempt: number): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+/** `retry-after-ms`, or `retry-after` in seconds or as an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(headers: Record<string, string | string[] | undefined>): number | null {
+  const ms = Number(headerValue(headers['retry-after-ms']));
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headerValue(headers['retry-after']);
+  if (value === undefined) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function newRequestId(): string {
+  return `req_${randomBytes(12).toString('hex')}`;
+}

@@ -1,0 +1,123 @@
+import type { Batch, BatchExecutionOptions, BatchRecord } from '../common/batch';
+import { emptyUsage, isTerminalStatus } from '../common/batch';
+import type { Config } from '../config';
+import type { Catalog } from '../storage';
+import { newBatchId } from '../storage';
+import { ConflictError, NotFoundError, ServiceUnavailableError } from './errors';
+import type { BatchCreateParams } from './schemas/batch';
+import type { BatchGateway } from './temporal-gateway';
+
+export interface BatchServiceDeps {
+  catalog: Catalog;
+  gateway: BatchGateway;
+  batchConfig: Config['batch'];
+  log: (message: string, fields: Record<string, unknown>) => void;
+}
+
+export type BatchService = ReturnType<typeof createBatchService>;
+
+/**
+ * Creates, reads, lists and cancels batches. A running batch is read from its workflow's query; a finished
+ * one from `batch.json`, which outlives the workflow's retention in Temporal.
+ */
+export function createBatchService({ catalog, gateway, batchConfig, log }: BatchServiceDeps) {
+  const options: BatchExecutionOptions = {
+    chunkMaxLines: batchConfig.chunkMaxLines,
+    chunkMaxBytes: batchConfig.chunkMaxBytes,
+    chunkWindow: batchConfig.chunkWindow,
+    maxRequests: batchConfig.maxRequests,
+  };
+
+  /** The current record of a batch the owner may see; throws {@link NotFoundError} otherwise. */
+  async function load(batchId: string, owner: string): Promise<BatchRecord> {
+    const stored = await catalog.getBatch(batchId);
+    if (stored !== null && stored.owner !== owner) throw notFound(batchId);
+    if (stored !== null && isTerminalStatus(stored.batch.status)) return stored;
+    let live: BatchRecord;
+    try {
+      live = await gateway.query(batchId);
+    } catch (err) {
+      // No worker answering, or Temporal down: the stored record is older but still the right batch.
+      if (err instanceof ServiceUnavailableError && stored !== null) return stored;
+      if (err instanceof NotFoundError) {
+        if (stored !== null) return stored;
+        throw notFound(batchId);
+      }
+      throw err;
+    }
+    if (live.owner !== owner) throw notFound(batchId);
+    return live;
+  }
+
+  return {
+    load,
+
+    async create(owner: string, params: BatchCreateParams): Promise<BatchRecord> {
+      const now = Math.floor(Date.now() / 1000);
+      const batch: Batch = {
+        id: newBatchId(),
+        object: 'batch',
+        endpoint: params.endpoint,
+        model: null,
+        errors: null,
+        input_file_id: params.input_file_id,
+        completion_window: params.completion_window,
+        status: 'validating',
+        output_file_id: null,
+        error_file_id: null,
+        created_at: now,
+        in_progress_at: null,
+        expires_at: now + batchConfig.completionWindowSeconds,
+        finalizing_at: null,
+        completed_at: null,
+        failed_at: null,
+        expired_at: null,
+        cancelling_at: null,
+        cancelled_at: null,
+        request_counts: { total: 0, completed: 0, failed: 0 },
+        usage: emptyUsage(),
+        metadata: params.metadata ?? null,
+      };
+      const record: BatchRecord = {
+        owner,
+        batch,
+        webhookUrl: null,
+        outputExpiresAfterSeconds: params.output_expires_after?.seconds ?? null,
+      };
+      await gateway.start({ record, options });
+      // The workflow writes this too; answering 200 matters more than this write, since a 5xx makes the
+      // SDK retry and create a second batch.
+      await catalog.putBatch(record, { ifAbsent: true }).catch((err: unknown) => {
+        log('could not store batch.json at creation; the workflow will', { batch_id: batch.id, error: String(err) });
+      });
+      return record;
+    },
+
+    async list(owner: string, params: { after?: string; limit: number }): Promise<{ data: Batch[]; hasMore: boolean }> {
+      const page = await catalog.listBatchIds(owner, params);
+      const records = await Promise.all(
+        page.items.map((id) =>
+          load(id, owner).catch((err: unknown) => {
+            if (err instanceof NotFoundError) return null;
+            throw err;
+          }),
+        ),
+      );
+      return { data: records.filter((r): r is BatchRecord => r !== null).map((r) => r.batch), hasMore: page.hasMore };
+    },
+
+    async cancel(batchId: string, owner: string): Promise<BatchRecord> {
+      const current = await load(batchId, owner);
+      const { status } = current.batch;
+      if (status === 'cancelled' || status === 'cancelling') return current;
+      if (isTerminalStatus(status) || status === 'finalizing') {
+        throw new ConflictError(`Cannot cancel a batch with status '${status}'.`);
+      }
+      return gateway.cancel(batchId);
+    },
+  };
+}
+
+function notFound(batchId: string): NotFoundError {
+  return new NotFoundError(`No batch found with id '${batchId}'.`, 'batch_id');
+}

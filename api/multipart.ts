@@ -1,0 +1,104 @@
+import type { Request } from 'express';
+import busboy from 'busboy';
+import type { FileStore } from '../storage';
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors';
+
+export interface ReceivedUpload {
+  /** Text fields, by name; repeated names keep the last value. */
+  fields: Record<string, string>;
+  /** The `file` part, streamed into the store; null when the form had none. */
+  file: { filename: string; bytes: number } | null;
+}
+
+const MAX_FIELDS = 20;
+const MAX_FIELD_BYTES = 64 * 1024;
+
+/**
+ * Streams a `multipart/form-data` upload: text fields are collected, the part named `file` goes straight
+ * into storage at `key`, never whole in memory. Past `maxFileBytes` the upload is refused with 413 and
+ * nothing is left in storage.
+ */
+export function receiveUpload(
+  req: Request,
+  { store, key, maxFileBytes }: { store: FileStore; key: string; maxFileBytes: number },
+): Promise<ReceivedUpload> {
+  const contentType = req.headers['content-type'] ?? '';
+  if (!/^multipart\/form-data/i.test(contentType)) {
+    return Promise.reject(
+      new UnsupportedMediaTypeError(
+        `Unsupported content type: '${contentType || '(none)'}'. This API method only accepts 'multipart/form-data' requests.`,
+        null,
+        'unsupported_content_type',
+      ),
+    );
+  }
+  return new Promise<ReceivedUpload>((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        limits: { fileSize: maxFileBytes, files: 1, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES },
+      });
+    } catch (err) {
+      reject(new BadRequestError(`Invalid multipart body: ${(err as Error).message}`));
+      return;
+    }
+    const fields: Record<string, string> = {};
+    let file: ReceivedUpload['file'] = null;
+    let writing: Promise<number | false> | null = null;
+    let tooLarge = false;
+    let failed = false;
+
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      // Keep draining the body (the parser discards what is left) so the client reads our answer instead of a
+      // reset connection.
+      void Promise.resolve(writing)
+        .catch(() => undefined)
+        .then(() => store.delete(key))
+        .finally(() => reject(err));
+    };
+
+    parser.on('field', (name, value) => {
+      fields[name] = value;
+    });
+    parser.on('file', (name, stream, info) => {
+      if (name !== 'file' || writing !== null) {
+        stream.resume();
+        return;
+      }
+      // Past the limit busboy truncates the part and discards the rest: the write ends short, then fails below.
+      stream.on('limit', () => {
+        tooLarge = true;
+      });
+      writing = store.write(key, stream);
+      writing.then(
+        (bytes) => {
+          if (tooLarge) {
+            fail(new PayloadTooLargeError(`File is too large. The maximum size is ${maxFileBytes} bytes.`, 'file'));
+          } else {
+            file = { filename: info.filename ?? 'file', bytes: bytes === false ? 0 : bytes };
+          }
+        },
+        (err: unknown) => fail(err as Error),
+      );
+    });
+    parser.on('error', (err: Error) => {
+      req.unpipe(parser);
+      req.resume();
+      fail(new BadRequestError(`Invalid multipart body: ${err.message}`));
+    });
+    parser.on('close', () => {
+      void Promise.resolve(writing)
+        .catch(() => undefined)
+        .then(() => {
+          if (!failed) resolve({ fields, file });
+        });
+    });
+    req.on('close', () => {
+      if (!req.complete) fail(new BadRequestError('The upload was aborted before it completed.'));
+    });
+    req.pipe(parser);
+  });
+}

@@ -1,0 +1,41 @@
+import express, { Router } from 'express';
+import type { BatchService } from '../batch-service';
+import { BatchCreateParams, BatchListParams, toBatchObject } from '../schemas/batch';
+import { toCursorPage } from '../schemas/pagination';
+import { parseParams } from '../schemas/parse';
+import { methodNotAllowed } from './method-not-allowed';
+
+/** `/v1/batches`: create, list (newest first), retrieve, cancel. */
+export function batchesRouter(batches: BatchService): Router {
+  const router = Router();
+  const json = express.json({ limit: '1mb' });
+
+  router
+    .route('/v1/batches')
+    .post(json, async function createBatch(req, res) {
+      const params = parseParams(BatchCreateParams, req.body);
+      res.json(toBatchObject(await batches.create(res.locals.owner as string, params)));
+    })
+    .get(async function listBatches(req, res) {
+      const params = parseParams(BatchListParams, req.query);
+      const page = await batches.list(res.locals.owner as string, params);
+      res.json(toCursorPage(page.data, page.hasMore));
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/v1/batches/:batch_id')
+    .get(async function retrieveBatch(req, res) {
+      res.json(toBatchObject(await batches.load(req.params.batch_id, res.locals.owner as string)));
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/v1/batches/:batch_id/cancel')
+    .post(async function cancelBatch(req, res) {
+      res.json(toBatchObject(await batches.cancel(req.params.batch_id, res.locals.owner as string)));
+    })
+    .all(methodNotAllowed);
+
+  return router;
+}

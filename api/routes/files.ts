@@ -1,0 +1,53 @@
+import { pipeline } from 'node:stream/promises';
+import { Router } from 'express';
+import type { FileService } from '../file-service';
+import { FileListParams, toFileObject } from '../schemas/file';
+import type { FileDeleted } from '../schemas/file';
+import { toCursorPage } from '../schemas/pagination';
+import { parseParams } from '../schemas/parse';
+import { methodNotAllowed } from './method-not-allowed';
+
+/** `/v1/files`: upload (multipart, streamed), list, retrieve, content, delete. */
+export function filesRouter(files: FileService): Router {
+  const router = Router();
+
+  router
+    .route('/v1/files')
+    .post(async function createFile(req, res) {
+      const record = await files.upload(req, res.locals.owner as string);
+      res.json(toFileObject(record));
+    })
+    .get(async function listFiles(req, res) {
+      const params = parseParams(FileListParams, req.query);
+      const page = await files.list(res.locals.owner as string, params);
+      res.json(toCursorPage(page.data.map(toFileObject), page.hasMore));
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/v1/files/:file_id')
+    .get(async function retrieveFile(req, res) {
+      res.json(toFileObject(await files.load(req.params.file_id, res.locals.owner as string)));
+    })
+    .delete(async function deleteFile(req, res) {
+      await files.remove(req.params.file_id, res.locals.owner as string);
+      const body: FileDeleted = { id: req.params.file_id, object: 'file', deleted: true };
+      res.json(body);
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/v1/files/:file_id/content')
+    .get(async function retrieveFileContent(req, res) {
+      // Raw bytes whatever `Accept` says: the SDKs send `application/binary`, older ones `application/json`.
+      const { record, stream } = await files.content(req.params.file_id, res.locals.owner as string);
+      res.status(200);
+      res.setHeader('content-type', 'application/octet-stream');
+      res.setHeader('content-length', String(record.file.bytes));
+      res.setHeader('content-disposition', `attachment; filename="${record.file.filename.replace(/["\\]/g, '_')}"`);
+      await pipeline(stream, res);
+    })
+    .all(methodNotAllowed);
+
+  return router;
+}

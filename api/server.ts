@@ -1,0 +1,43 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config';
+import { Catalog, createFileStore } from '../storage';
+import { createApp } from './app';
+import type { Log } from './app';
+import { connectTemporal } from './temporal-gateway';
+
+export interface RunningApi {
+  /** e.g. `http://localhost:8000`; the OpenAI base URL is this plus `/v1`. */
+  url: string;
+  port: number;
+  /** Stops accepting connections, lets requests in flight finish, then closes the Temporal connection. */
+  stop(): Promise<void>;
+}
+
+/** Connects to Temporal and storage and serves the API on `config.api.port`. */
+export async function startApiServer(config: Config, temporalAddress: string, log?: Log): Promise<RunningApi> {
+  const gateway = await connectTemporal({
+    address: temporalAddress,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+  });
+  const store = createFileStore(config.storage);
+  await store.check();
+  const app = createApp({ catalog: new Catalog(store), gateway, config, log });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.api.port, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await gateway.close();
+    },
+  };
+}

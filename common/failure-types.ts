@@ -1,0 +1,12 @@
+/**
+ * The closed set of `ApplicationFailure.type` strings our activities throw and the workflow reads.
+ */
+export const FailureType = {
+  /** The input file, or a part object the batch depends on, is gone from storage. */
+  InputFileMissing: 'InputFileMissing',
+  /** Storage holds something that contradicts the batch's own records (a bug, or tampering). */
+  CorruptBatchState: 'CorruptBatchState',
+  /** The upstream could not be reached for any request of a chunk; retried by Temporal from the watermark. */
+  UpstreamUnavailable: 'UpstreamUnavailable',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one parser of the environment. Entry points call {@link loadConfig} once and hand slices of the
+ * frozen result to what they build; nothing else reads `process.env`.
+ */
+
+/** Which process is starting: each needs a different part of the configuration to be present. */
+export type Role = 'standalone' | 'api' | 'worker';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().min(1);
+
+const UpstreamRoute = z.object({
+  baseUrl: z.url(),
+  apiKey: z.string().min(1).optional(),
+  maxConcurrency: z.number().int().min(1).optional(),
+});
+
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000).describe('API port (0 picks a free one)'),
+  DATA_DIR: z.string().min(1).default('./data').describe('local storage and the embedded Temporal database'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Temporal frontend host:port; unset under npm start = embedded dev server'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('batches').describe('task queue of the batch workflows'),
+  TEMPORAL_CLI_PATH: z.string().min(1).optional().describe('the temporal CLI for the embedded dev server'),
+  TEMPORAL_DEV_SERVER_PORT: port.default(7233).describe('frontend port of the embedded dev server'),
+  TEMPORAL_UI_PORT: port.default(8233).describe('Web UI port of the embedded dev server'),
+  STORAGE_BACKEND: z.enum(['local', 'gcs']).default('local').describe('local or gcs'),
+  GCS_BUCKET: z.string().min(1).optional().describe('bucket when STORAGE_BACKEND=gcs'),
+  GCS_PREFIX: z.string().default('').describe('key prefix inside the bucket'),
+  UPSTREAM_BASE_URL: z.url().optional().describe('default upstream, including /v1'),
+  UPSTREAM_API_KEY: z.string().min(1).optional().describe('sent as Authorization: Bearer to the upstream'),
+  UPSTREAM_MAX_CONCURRENCY: positiveInt.default(64).describe('in-flight upstream requests per worker'),
+  UPSTREAM_TIMEOUT_SECONDS: positiveInt.default(600).describe('timeout of one upstream request'),
+  UPSTREAM_MAX_ATTEMPTS: positiveInt.default(8).describe('attempts per request on retryable upstream failures'),
+  MODEL_ROUTES: z.string().min(1).optional().describe('JSON, or a path to a JSON file: model → upstream'),
+  API_KEYS: z.string().min(1).optional().describe('comma-separated API keys, one tenant each'),
+  AUTH_DISABLED: z.stringbool().default(false).describe('let start:api run without API_KEYS'),
+  BATCH_MAX_REQUESTS: positiveInt.default(50_000).describe('most request lines in one input file'),
+  BATCH_MAX_FILE_BYTES: positiveInt.default(209_715_200).describe('largest upload'),
+  BATCH_COMPLETION_WINDOW_SECONDS: positiveInt.default(86_400).describe('what the 24h window lasts'),
+  BATCH_CHUNK_MAX_LINES: positiveInt.default(200).describe('most requests in one chunk activity'),
+  BATCH_CHUNK_MAX_BYTES: positiveInt.default(4 * 1024 * 1024).describe('most input bytes in one chunk activity'),
+  BATCH_CHUNK_WINDOW: positiveInt.default(16).describe('chunk activities in flight per batch'),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100).describe('activities one worker runs at once'),
+  WEBHOOK_SECRET: z.string().min(1).optional().describe('whsec_… secret for Standard Webhooks signatures'),
+  WEBHOOK_ALLOW_INSECURE: z.stringbool().default(false).describe('allow http:// and private webhook targets'),
+});
+
+export interface UpstreamTarget {
+  baseUrl: string;
+  apiKey: string | null;
+  maxConcurrency: number;
+}
+
+export type StorageConfig = { kind: 'local'; dir: string } | { kind: 'gcs'; bucket: string; prefix: string };
+
+export interface Config {
+  role: Role;
+  api: {
+    port: number;
+    /** The accepted API keys; null when authentication is off (one tenant). */
+    apiKeys: string[] | null;
+  };
+  dataDir: string;
+  temporal: {
+    /** null: start the embedded dev server (standalone only). */
+    address: string | null;
+    namespace: string;
+    taskQueue: string;
+    devServer: { cliPath: string | null; port: number; uiPort: number; dbFile: string };
+  };
+  storage: StorageConfig;
+  upstream: {
+    default: UpstreamTarget | null;
+    routes: Record<string, UpstreamTarget>;
+    timeoutMs: number;
+    maxAttempts: number;
+  };
+  batch: {
+    maxRequests: number;
+    maxFileBytes: number;
+    completionWindowSeconds: number;
+    chunkMaxLines: number;
+    chunkMaxBytes: number;
+    chunkWindow: number;
+  };
+  worker: { maxConcurrentActivities: number };
+  webhook: { secret: string | null; allowInsecure: boolean };
+}
+
+/** Thrown by {@link loadConfig} with every problem of the environment, one per line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses and validates the environment for `role`, and returns the frozen configuration.
+ * Throws {@link ConfigError} listing every problem at once.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, role: Role = 'standalone'): Config {
+  // An exported-but-empty variable means "unset", as in openai-node's readEnv().
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  ) as Record<string, string>;
+  const parsed = Env.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  const routes = parseModelRoutes(e.MODEL_ROUTES, e.UPSTREAM_MAX_CONCURRENCY, problems);
+  const defaultUpstream: UpstreamTarget | null = e.UPSTREAM_BASE_URL
+    ? {
+        baseUrl: e.UPSTREAM_BASE_URL.replace(/\/+$/, ''),
+        apiKey: e.UPSTREAM_API_KEY ?? null,
+        maxConcurrency: e.UPSTREAM_MAX_CONCURRENCY,
+      }
+    : null;
+  if (role !== 'api' && defaultUpstream === null && Object.keys(routes).length === 0) {
+    problems.push(
+      'UPSTREAM_BASE_URL: required — the OpenAI-compatible server that runs the requests, e.g. http://127.0.0.1:8080/v1',
+    );
+  }
+  if (e.STORAGE_BACKEND === 'gcs' && !e.GCS_BUCKET) {
+    problems.push('GCS_BUCKET: required when STORAGE_BACKEND=gcs');
+  }
+  const apiKeys = e.API_KEYS
+    ? e.API_KEYS.split(',')
+        .map((k) => k.trim())
+        .filter((k) => k.length > 0)
+    : null;
+  if (role === 'api' && apiKeys === null && !e.AUTH_DISABLED) {
+    problems.push('API_KEYS: required for start:api (or set AUTH_DISABLED=true to run without authentication)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const dataDir = path.resolve(e.DATA_DIR);
+  const config: Config = {
+    role,
+    api: { port: e.PORT, apiKeys: apiKeys && apiKeys.length > 0 ? apiKeys : null },
+    dataDir,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS ?? (role === 'standalone' ? null : 'localhost:7233'),
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      devServer: {
+        cliPath: e.TEMPORAL_CLI_PATH ?? null,
+        port: e.TEMPORAL_DEV_SERVER_PORT,
+        uiPort: e.TEMPORAL_UI_PORT,
+        dbFile: path.join(dataDir, 'temporal.db'),
+      },
+    },
+    storage:
+      e.STORAGE_BACKEND === 'gcs'
+        ? { kind: 'gcs', bucket: e.GCS_BUCKET as string, prefix: e.GCS_PREFIX }
+        : { kind: 'local', dir: path.join(dataDir, 'objects') },
+    upstream: {
+      default: defaultUpstream,
+      routes,
+      timeoutMs: e.UPSTREAM_TIMEOUT_SECONDS * 1000,
+      maxAttempts: e.UPSTREAM_MAX_ATTEMPTS,
+    },
+    batch: {
+      maxRequests: e.BATCH_MAX_REQUESTS,
+      maxFileBytes: e.BATCH_MAX_FILE_BYTES,
+      completionWindowSeconds: e.BATCH_COMPLETION_WINDOW_SECONDS,
+      chunkMaxLines: e.BATCH_CHUNK_MAX_LINES,
+      chunkMaxBytes: e.BATCH_CHUNK_MAX_BYTES,
+      chunkWindow: e.BATCH_CHUNK_WINDOW,
+    },
+    worker: { maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES },
+    webhook: { secret: e.WEBHOOK_SECRET ?? null, allowInsecure: e.WEBHOOK_ALLOW_INSECURE },
+  };
+  return deepFreeze(config);
+}
+
+function parseModelRoutes(
+  raw: string | undefined,
+  defaultConcurrency: number,
+  problems: string[],
+): Record<string, UpstreamTarget> {
+  if (raw === undefined) return {};
+  let text = raw;
+  if (!raw.trimStart().startsWith('{')) {
+    try {
+      text = readFileSync(raw, 'utf8');
+    } catch (err) {
+      problems.push(`MODEL_ROUTES: cannot read file '${raw}': ${(err as Error).message}`);
+      return {};
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    problems.push('MODEL_ROUTES: not valid JSON');
+    return {};
+  }
+  const result = z.record(z.string().min(1), UpstreamRoute).safeParse(json);
+  if (!result.success) {
+    for (const i of result.error.issues) problems.push(`MODEL_ROUTES.${i.path.join('.')}: ${i.message}`);
+    return {};
+  }
+  return Object.fromEntries(
+    Object.entries(result.data).map(([model, r]) => [
+      model,
+      {
+        baseUrl: r.baseUrl.replace(/\/+$/, ''),
+        apiKey: r.apiKey ?? null,
+        maxConcurrency: r.maxConcurrency ?? defaultConcurrency,
+      },
+    ]),
+  );
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The configuration variables and their descriptions, in schema order (for docs and `--help`). */
+export function describeVariables(): { name: string; description: string }[] {
+  return Object.entries(Env.shape).map(([name, schema]) => ({ name, description: schema.description ?? '' }));
+}

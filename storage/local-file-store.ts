@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ByteRange, FileStore, WriteOptions } from './file-store';
+import { ObjectNotFoundError } from './file-store';
+
+const TMP_DIR = '.tmp';
+
+/**
+ * A {@link FileStore} on a local directory: one file per key, written to a temporary file first and then
+ * renamed (or hard-linked, for `ifAbsent`) into place, so an object appears whole or not at all.
+ */
+export class LocalFileStore implements FileStore {
+  private readonly tmpDir: string;
+
+  constructor(private readonly root: string) {
+    this.root = path.resolve(root);
+    this.tmpDir = path.join(this.root, TMP_DIR);
+  }
+
+  async write(key: string, source: Readable | Buffer | string, options: WriteOptions = {}): Promise<number | false> {
+    const target = this.pathOf(key);
+    await fs.mkdir(this.tmpDir, { recursive: true });
+    const tmp = path.join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    let bytes = 0;
+    try {
+      const input = typeof source === 'string' || Buffer.isBuffer(source) ? Readable.from([source]) : source;
+      const out = createWriteStream(tmp);
+      input.on('data', (chunk: Buffer | string) => {
+        bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      });
+      await pipeline(input, out);
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      if (options.ifAbsent) {
+        try {
+          await fs.link(tmp, target);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+          throw err;
+        }
+      } else {
+        await fs.rename(tmp, target);
+      }
+      return bytes;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  async createReadStream(key: string, range?: ByteRange): Promise<Readable> {
+    const file = this.pathOf(key);
+    let handle: fs.FileHandle;
+    try {
+      // Opening first turns a missing object into an error now, not an 'error' event later.
+      handle = await fs.open(file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(key);
+      throw err;
+    }
+    const start = range?.start ?? 0;
+    const end = range?.end;
+    if (end !== undefined && end <= start) {
+      await handle.close();
+      return Readable.from([]);
+    }
+    return createReadStream('', {
+      fd: handle,
+      start,
+      end: end === undefined ? undefined : end - 1,
+      highWaterMark: 256 * 1024,
+    });
+  }
+
+  async read(key: string): Promise<Buffer | null> {
+    try {
+      return await fs.readFile(this.pathOf(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<{ size: number } | null> {
+    try {
+      const s = await fs.stat(this.pathOf(key));
+      return s.isFile() ? { size: s.size } : null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<string[]> {
+    // A prefix names a directory plus the start of a name inside it, as in GCS.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
+    const keys: string[] = [];
+    await this.walk(dirKey, keys);
+    const { startAfter, limit = Infinity } = options;
+    const out: string[] = [];
+    for (const key of keys.sort(compareBytes)) {
+      if (!key.startsWith(prefix)) continue;
+      if (startAfter !== undefined && compareBytes(key, startAfter) <= 0) continue;
+      out.push(key);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async delete(key: string): Promise<void> {
+    await fs.rm(this.pathOf(key), { force: true });
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    if (prefix.endsWith('/')) {
+      await fs.rm(this.pathOf(prefix.slice(0, -1)), { recursive: true, force: true });
+      return;
+    }
+    for (const key of await this.list(prefix)) await this.delete(key);
+  }
+
+  async concat(sources: string[], dest: string): Promise<number> {
+    const stat = await Promise.all(sources.map((key) => this.stat(key)));
+    const missing = sources.find((_, i) => stat[i] === null);
+    if (missing !== undefined) throw new ObjectNotFoundError(missing);
+    const self = this;
+    async function* chain(): AsyncGenerator<Buffer> {
+      for (const key of sources) {
+        for await (const chunk of await self.createReadStream(key)) yield chunk as Buffer;
+      }
+    }
+    const bytes = await this.write(dest, Readable.from(chain()));
+    return bytes === false ? 0 : bytes;
+  }
+
+  async check(): Promise<void> {
+    await fs.mkdir(this.tmpDir, { recursive: true });
+    await fs.access(this.tmpDir, fs.constants.R_OK | fs.constants.W_OK);
+  }
+
+  private pathOf(key: string): string {
+    const parts = key.split('/');
+    if (key.length === 0 || parts.some((p) => p === '' || p === '.' || p === '..' || p === TMP_DIR)) {
+      throw new Error(`Invalid storage key '${key}'`);
+    }
+    return path.join(this.root, ...parts);
+  }
+
+  private async walk(dirKey: string, out: string[]): Promise<void> {
+    const dir = dirKey === '' ? this.root : this.pathOf(dirKey);
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      throw err;
+    }
+    for (const entry of entries) {
+      if (dirKey === '' && entry.name === TMP_DIR) continue;
+      const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+      if (entry.isDirectory()) await this.walk(key, out);
+      else if (entry.isFile()) out.push(key);
+    }
+  }
+}
+
+function compareBytes(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
