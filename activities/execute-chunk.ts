@@ -81,7 +81,10 @@ export function createExecuteChunk({ store, upstream, manifests, timing = DEFAUL
     const { batchId, chunkIndex } = input;
     const chunk = (await manifests.get(input.manifestKey)).chunks[chunkIndex];
     if (chunk === undefined) {
-      throw ApplicationFailure.nonRetryable(`Chunk ${chunkIndex} is not in the manifest`, FailureType.CorruptBatchState);
+      throw ApplicationFailure.nonRetryable(
+        `Chunk ${chunkIndex} is not in the manifest`,
+        FailureType.CorruptBatchState,
+      );
     }
     const endLine = chunk.firstLine + chunk.count;
     let cp: Checkpoint = (ctx.info.heartbeatDetails as Checkpoint | undefined) ?? {
@@ -110,7 +113,7 @@ export function createExecuteChunk({ store, upstream, manifests, timing = DEFAUL
       );
     }
 
-    const results: (LineResult | undefined)[] = new Array(lines.length);
+    const results = new Array<LineResult | undefined>(lines.length);
     let committed = 0; // lines[0, committed) are flushed
     let ready = 0; // lines[0, ready) have results
     let lastFlush = Date.now();

@@ -23,7 +23,7 @@ export class FairLimiter {
 
   /** Waits for a slot. Rejects with the signal's reason if it aborts first. */
   acquire(key: string, signal?: AbortSignal): Promise<Release> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (this.active < this.limit && this.queues.size === 0) {
       this.active++;
       return Promise.resolve(this.releaser());
@@ -42,7 +42,7 @@ export class FairLimiter {
           queue.splice(i, 1);
           if (queue.length === 0) this.queues.delete(key);
         }
-        reject(signal?.reason);
+        reject(abortReason(signal as AbortSignal));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const queue = this.queues.get(key);
@@ -72,4 +72,8 @@ export class FairLimiter {
       waiter.grant(this.releaser());
     }
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('Aborted while waiting for a slot');
 }

@@ -91,11 +91,30 @@ export function createFinalizeBatch({ catalog }: { catalog: Catalog }) {
         batch.request_counts = { total: manifest.total, completed, failed };
         batch.usage = usage;
         const lifetime = record.outputExpiresAfterSeconds ?? DEFAULT_OUTPUT_LIFETIME_SECONDS;
-        batch.output_file_id = await writeResultFile(catalog, record, 'output', results.flatMap((r) => r.outputKeys), now, lifetime);
-        batch.error_file_id = await writeResultFile(catalog, record, 'error', results.flatMap((r) => r.errorKeys), now, lifetime);
+        batch.output_file_id = await writeResultFile(
+          catalog,
+          record,
+          'output',
+          results.flatMap((r) => r.outputKeys),
+          now,
+          lifetime,
+        );
+        batch.error_file_id = await writeResultFile(
+          catalog,
+          record,
+          'error',
+          results.flatMap((r) => r.errorKeys),
+          now,
+          lifetime,
+        );
       }
       batch.status = outcome;
-      const stamp = { completed: 'completed_at', expired: 'expired_at', cancelled: 'cancelled_at', failed: 'failed_at' } as const;
+      const stamp = {
+        completed: 'completed_at',
+        expired: 'expired_at',
+        cancelled: 'cancelled_at',
+        failed: 'failed_at',
+      } as const;
       batch[stamp[outcome]] ??= now;
       const final: BatchRecord = { ...record, batch };
       await catalog.putBatch(final);
@@ -168,7 +187,10 @@ async function* unrunLines(
 ): AsyncGenerator<string> {
   let stream;
   try {
-    stream = await catalog.store.createReadStream(keys.fileContent(inputFileId), { start: chunk.start, end: chunk.end });
+    stream = await catalog.store.createReadStream(keys.fileContent(inputFileId), {
+      start: chunk.start,
+      end: chunk.end,
+    });
   } catch (err) {
     if (err instanceof ObjectNotFoundError) {
       throw ApplicationFailure.nonRetryable(`The input file ${inputFileId} is gone`, FailureType.InputFileMissing);

@@ -66,7 +66,10 @@ export function usageOf(body: unknown): BatchUsage {
   usage.input_tokens = num(u.prompt_tokens ?? u.input_tokens);
   usage.output_tokens = num(u.completion_tokens ?? u.output_tokens);
   usage.total_tokens = num(u.total_tokens) || usage.input_tokens + usage.output_tokens;
-  usage.input_tokens_details.cached_tokens = details(u.prompt_tokens_details ?? u.input_tokens_details, 'cached_tokens');
+  usage.input_tokens_details.cached_tokens = details(
+    u.prompt_tokens_details ?? u.input_tokens_details,
+    'cached_tokens',
+  );
   usage.output_tokens_details.reasoning_tokens = details(
     u.completion_tokens_details ?? u.output_tokens_details,
     'reasoning_tokens',

@@ -73,11 +73,11 @@ function fromZodIssue(issue: core.$ZodIssue | undefined): ApiError {
   const param = issue.path.length > 0 ? issue.path.map(String).join('.') : null;
   const name = param ?? 'body';
   const input = (issue as { input?: unknown }).input;
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && input === undefined) {
+    return new BadRequestError(`Missing required parameter: '${name}'.`, param, 'missing_required_parameter');
+  }
   switch (issue.code) {
     case 'invalid_type':
-      if (!('input' in issue) || input === undefined) {
-        return new BadRequestError(`Missing required parameter: '${name}'.`, param, 'missing_required_parameter');
-      }
       return new BadRequestError(
         `Invalid type for '${name}': expected ${article(issue.expected)}, but got ${article(typeName(input))} instead.`,
         param,

@@ -35,14 +35,16 @@ export function createFileService({ catalog, maxFileBytes }: { catalog: Catalog;
       const contentKey = keys.fileContent(id);
       const { fields, file } = await receiveUpload(req, { store, key: contentKey, maxFileBytes });
       try {
-        if (file === null) throw new BadRequestError("Missing required parameter: 'file'.", 'file', 'missing_required_parameter');
+        if (file === null)
+          throw new BadRequestError("Missing required parameter: 'file'.", 'file', 'missing_required_parameter');
         const params = parseParams(FileCreateParams, bracketFields(fields));
         const filename = baseName(file.filename);
         if (params.purpose === 'batch' && !filename.toLowerCase().endsWith('.jsonl')) {
           throw new BadRequestError('Invalid file format for Batch API. Must be .jsonl', 'file');
         }
         const createdAt = Math.floor(Date.now() / 1000);
-        const lifetime = params.expires_after?.seconds ?? (params.purpose === 'batch' ? BATCH_FILE_LIFETIME_SECONDS : null);
+        const lifetime =
+          params.expires_after?.seconds ?? (params.purpose === 'batch' ? BATCH_FILE_LIFETIME_SECONDS : null);
         const record: FileRecord = {
           owner,
           file: {
@@ -112,7 +114,6 @@ export function baseName(filename: string): string {
   const name = filename
     .split(/[\\/]/)
     .pop()
-    // eslint-disable-next-line no-control-regex
     ?.replace(/[\u0000-\u001f\u007f]/g, '')
     .trim()
     .slice(0, MAX_FILENAME_LENGTH);

@@ -114,13 +114,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
   ) as Record<string, string>;
   const parsed = Env.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+  // Cross-variable rules look at the raw values, so they are reported together with the schema's problems.
+  const routes = parseModelRoutes(cleaned.MODEL_ROUTES, parsed.data?.UPSTREAM_MAX_CONCURRENCY ?? 64, problems);
+  if (role !== 'api' && !cleaned.UPSTREAM_BASE_URL && Object.keys(routes).length === 0) {
+    problems.push(
+      'UPSTREAM_BASE_URL: required — the OpenAI-compatible server that runs the requests, e.g. http://127.0.0.1:8080/v1',
+    );
   }
+  if (cleaned.STORAGE_BACKEND === 'gcs' && !cleaned.GCS_BUCKET) {
+    problems.push('GCS_BUCKET: required when STORAGE_BACKEND=gcs');
+  }
+  const keyList = (cleaned.API_KEYS ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+  const apiKeys = keyList.length > 0 ? keyList : null;
+  const authDisabled = parsed.data?.AUTH_DISABLED ?? /^(true|1|yes|on)$/i.test(cleaned.AUTH_DISABLED ?? '');
+  if (role === 'api' && apiKeys === null && !authDisabled) {
+    problems.push('API_KEYS: required for start:api (or set AUTH_DISABLED=true to run without authentication)');
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
-  const problems: string[] = [];
-
-  const routes = parseModelRoutes(e.MODEL_ROUTES, e.UPSTREAM_MAX_CONCURRENCY, problems);
   const defaultUpstream: UpstreamTarget | null = e.UPSTREAM_BASE_URL
     ? {
         baseUrl: e.UPSTREAM_BASE_URL.replace(/\/+$/, ''),
@@ -128,28 +143,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         maxConcurrency: e.UPSTREAM_MAX_CONCURRENCY,
       }
     : null;
-  if (role !== 'api' && defaultUpstream === null && Object.keys(routes).length === 0) {
-    problems.push(
-      'UPSTREAM_BASE_URL: required — the OpenAI-compatible server that runs the requests, e.g. http://127.0.0.1:8080/v1',
-    );
-  }
-  if (e.STORAGE_BACKEND === 'gcs' && !e.GCS_BUCKET) {
-    problems.push('GCS_BUCKET: required when STORAGE_BACKEND=gcs');
-  }
-  const apiKeys = e.API_KEYS
-    ? e.API_KEYS.split(',')
-        .map((k) => k.trim())
-        .filter((k) => k.length > 0)
-    : null;
-  if (role === 'api' && apiKeys === null && !e.AUTH_DISABLED) {
-    problems.push('API_KEYS: required for start:api (or set AUTH_DISABLED=true to run without authentication)');
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = path.resolve(e.DATA_DIR);
   const config: Config = {
     role,
-    api: { port: e.PORT, apiKeys: apiKeys && apiKeys.length > 0 ? apiKeys : null },
+    api: { port: e.PORT, apiKeys },
     dataDir,
     temporal: {
       address: e.TEMPORAL_ADDRESS ?? (role === 'standalone' ? null : 'localhost:7233'),

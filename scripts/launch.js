@@ -47,7 +47,10 @@ function pythonScriptsDirs() {
   try {
     const out = execFileSync(
       'python3',
-      ['-c', "import sysconfig,os;print(sysconfig.get_path('scripts'));print(sysconfig.get_path('scripts', os.name + '_user'))"],
+      [
+        '-c',
+        "import sysconfig,os;print(sysconfig.get_path('scripts'));print(sysconfig.get_path('scripts', os.name + '_user'))",
+      ],
       { encoding: 'utf8' },
     );
     return out.split('\n').filter(Boolean);

@@ -35,23 +35,13 @@ export class Catalog {
   async putFile(record: FileRecord): Promise<void> {
     const { id } = record.file;
     await writeJson(this.store, keys.fileRecord(id), record);
-    await Promise.all(
-      (['asc', 'desc'] as const).map((order) => {
-        const key = indexKey(keys.fileIndexPrefix(record.owner, order), FILE_ID_PREFIX, id, order);
-        return key === null ? undefined : this.store.write(key, '');
-      }),
-    );
+    await Promise.all(this.fileIndexKeys(record).map((key) => this.store.write(key, '')));
   }
 
   /** Removes a file's index entries, record and content, in that order, so nothing lists a half-deleted file. */
   async deleteFile(record: FileRecord): Promise<void> {
     const { id } = record.file;
-    await Promise.all(
-      (['asc', 'desc'] as const).map((order) => {
-        const key = indexKey(keys.fileIndexPrefix(record.owner, order), FILE_ID_PREFIX, id, order);
-        return key === null ? undefined : this.store.delete(key);
-      }),
-    );
+    await Promise.all(this.fileIndexKeys(record).map((key) => this.store.delete(key)));
     await this.store.delete(keys.fileRecord(id));
     await this.store.delete(keys.fileContent(id));
   }
@@ -85,9 +75,16 @@ export class Catalog {
   /** Ids of the owner's batches, newest first, after the batch `after`. */
   async listBatchIds(owner: string, options: { after?: string; limit: number }): Promise<Page<string>> {
     const index = { prefix: keys.batchIndexPrefix(owner), idPrefix: BATCH_ID_PREFIX, order: 'desc' as const };
-    return this.listIndexed(index, options.after, options.limit, async (key) =>
-      idFromIndexKey(key, BATCH_ID_PREFIX, 'desc'),
+    return this.listIndexed(index, options.after, options.limit, (key) =>
+      Promise.resolve(idFromIndexKey(key, BATCH_ID_PREFIX, 'desc')),
     );
+  }
+
+  /** The keys of a file's entries in the ascending and the descending index. */
+  private fileIndexKeys(record: FileRecord): string[] {
+    return (['asc', 'desc'] as const)
+      .map((order) => indexKey(keys.fileIndexPrefix(record.owner, order), FILE_ID_PREFIX, record.file.id, order))
+      .filter((key): key is string => key !== null);
   }
 
   /**

@@ -58,6 +58,11 @@ export async function readJson<T>(store: FileStore, key: string): Promise<T | nu
 }
 
 /** Serializes `value` as JSON into the object at `key`. */
-export async function writeJson(store: FileStore, key: string, value: unknown, options?: WriteOptions): Promise<boolean> {
+export async function writeJson(
+  store: FileStore,
+  key: string,
+  value: unknown,
+  options?: WriteOptions,
+): Promise<boolean> {
   return (await store.write(key, JSON.stringify(value), options)) !== false;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -126,10 +127,10 @@ export class LocalFileStore implements FileStore {
     const stat = await Promise.all(sources.map((key) => this.stat(key)));
     const missing = sources.find((_, i) => stat[i] === null);
     if (missing !== undefined) throw new ObjectNotFoundError(missing);
-    const self = this;
+    const open = (key: string) => this.createReadStream(key);
     async function* chain(): AsyncGenerator<Buffer> {
       for (const key of sources) {
-        for await (const chunk of await self.createReadStream(key)) yield chunk as Buffer;
+        for await (const chunk of await open(key)) yield chunk as Buffer;
       }
     }
     const bytes = await this.write(dest, Readable.from(chain()));
@@ -151,7 +152,7 @@ export class LocalFileStore implements FileStore {
 
   private async walk(dirKey: string, out: string[]): Promise<void> {
     const dir = dirKey === '' ? this.root : this.pathOf(dirKey);
-    let entries: import('node:fs').Dirent[];
+    let entries: Dirent[];
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
     } catch (err) {

@@ -111,10 +111,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
     .finally(() => {
       done = true;
     });
-  const settledInTime = await condition(
-    () => done || cancelRequested,
-    Math.max(1, deadlineMs - Date.now()),
-  );
+  const settledInTime = await condition(() => done || cancelRequested, Math.max(1, deadlineMs - Date.now()));
   if (!done) scope.cancel();
   await work;
 

@@ -4,13 +4,11 @@ import { BATCH_ENDPOINTS, COMPLETION_WINDOW } from '../../common/batch';
 import { CursorPageParams, limitParam } from './pagination';
 
 /** OpenAI's metadata: at most 16 pairs, keys up to 64 characters, string values up to 512. */
-export const Metadata = z
-  .record(z.string().max(64), z.string().max(512))
-  .refine((m) => Object.keys(m).length <= 16, {
-    error: (issue) =>
-      `Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with ${Object.keys(issue.input as object).length} properties instead.`,
-    params: { code: 'object_above_max_properties' },
-  });
+export const Metadata = z.record(z.string().max(64), z.string().max(512)).refine((m) => Object.keys(m).length <= 16, {
+  error: (issue) =>
+    `Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with ${Object.keys(issue.input as object).length} properties instead.`,
+  params: { code: 'object_above_max_properties' },
+});
 
 /** `{anchor: 'created_at', seconds}` with seconds between one hour and 30 days. */
 export const ExpiresAfter = z.object({

@@ -52,10 +52,7 @@ export interface FixtureUpstream {
   close(): Promise<void>;
 }
 
-export async function startFixtureUpstream(
-  initial: FixtureUpstreamOptions = {},
-  port = 0,
-): Promise<FixtureUpstream> {
+export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {}, port = 0): Promise<FixtureUpstream> {
   let options: FixtureUpstreamOptions = { ...initial };
   let random = mulberry32(options.seed ?? 1);
   let requestCount = 0;
@@ -204,7 +201,11 @@ function completionAnswer(body: Record<string, unknown>, n: number) {
     created: Math.floor(Date.now() / 1000),
     model: body.model,
     choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }],
-    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
   };
 }
 

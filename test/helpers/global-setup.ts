@@ -1,0 +1,36 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { freePort } from './ports';
+import { startTemporalDevServer } from '../../standalone/temporal-dev-server';
+import type { RunningDevServer } from '../../standalone/temporal-dev-server';
+
+declare global {
+  var __TEMPORAL_DEV_SERVER__: RunningDevServer | undefined;
+}
+
+/**
+ * Starts one in-memory Temporal dev server (the real `temporal` CLI) and bundles the workflows once, for
+ * every contract and integration test. Each test stack uses its own task queue on it.
+ */
+export default async function globalSetup(): Promise<void> {
+  const server = await startTemporalDevServer({
+    cliPath: process.env.TEMPORAL_CLI_PATH ?? null,
+    port: await freePort(),
+    uiPort: null,
+    dbFile: null,
+    namespace: 'default',
+  });
+  globalThis.__TEMPORAL_DEV_SERVER__ = server;
+  process.env.TEST_TEMPORAL_ADDRESS = server.address;
+
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'batch-bundle-'));
+  const codePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(codePath, bundle.code);
+  process.env.TEST_WORKFLOW_BUNDLE = codePath;
+}

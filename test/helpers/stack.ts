@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import OpenAI, { toFile } from 'openai';
+import { startApiServer } from '../../api/server';
+import type { RunningApi } from '../../api/server';
+import { loadConfig } from '../../config';
+import type { Config } from '../../config';
+import { startWorker } from '../../worker/worker';
+import type { RunningWorker } from '../../worker/worker';
+import { startFixtureUpstream } from './fixture-upstream';
+import type { FixtureUpstream, FixtureUpstreamOptions } from './fixture-upstream';
+
+export interface TestStack {
+  client: OpenAI;
+  upstream: FixtureUpstream;
+  api: RunningApi;
+  worker: RunningWorker;
+  config: Config;
+  dataDir: string;
+  temporalAddress: string;
+  /** Starts one more worker on the same task queue. */
+  addWorker(): Promise<RunningWorker>;
+  stop(): Promise<void>;
+}
+
+export interface TestStackOptions {
+  /** Environment variables on top of the test defaults (data dir, task queue, upstream). */
+  env?: Record<string, string>;
+  upstream?: FixtureUpstreamOptions;
+}
+
+let runtimeInstalled = false;
+
+/** The Temporal address and workflow bundle prepared by the global setup. */
+export function testTemporal(): { address: string; bundlePath: string } {
+  const address = process.env.TEST_TEMPORAL_ADDRESS;
+  const bundlePath = process.env.TEST_WORKFLOW_BUNDLE;
+  if (!address || !bundlePath) throw new Error('The global setup did not run (TEST_TEMPORAL_ADDRESS is unset)');
+  return { address, bundlePath };
+}
+
+/**
+ * The real API and worker, as `npm start` composes them, on the shared test Temporal server with a task
+ * queue of their own, a temporary data directory and a fixture upstream; plus an `openai` client.
+ */
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  if (!runtimeInstalled) {
+    runtimeInstalled = true;
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  }
+  const { address, bundlePath } = testTemporal();
+  const upstream = await startFixtureUpstream(options.upstream);
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'batch-test-'));
+  const config = loadConfig(
+    {
+      DATA_DIR: dataDir,
+      PORT: '0',
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_TASK_QUEUE: `test-${randomBytes(6).toString('hex')}`,
+      UPSTREAM_BASE_URL: upstream.baseUrl,
+      ...options.env,
+    },
+    'standalone',
+  );
+  const workers: RunningWorker[] = [];
+  const addWorker = async () => {
+    const w = await startWorker(config, { temporalAddress: address, workflowBundle: { codePath: bundlePath } });
+    workers.push(w);
+    return w;
+  };
+  const worker = await addWorker();
+  const api = await startApiServer(config, address, () => undefined);
+  const client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: options.env?.API_KEYS?.split(',')[0] ?? 'unused' });
+  return {
+    client,
+    upstream,
+    api,
+    worker,
+    config,
+    dataDir,
+    temporalAddress: address,
+    addWorker,
+    async stop() {
+      await api.stop();
+      await Promise.all(workers.map((w) => w.stop()));
+      await upstream.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One JSONL request line. */
+export function requestLine(
+  customId: string,
+  endpoint: '/v1/chat/completions' | '/v1/completions',
+  extraBody: Record<string, unknown> = {},
+  model = 'fixture-model',
+): Record<string, unknown> {
+  const body =
+    endpoint === '/v1/chat/completions'
+      ? { model, messages: [{ role: 'user', content: `hello from ${customId}` }], ...extraBody }
+      : { model, prompt: `hello from ${customId}`, ...extraBody };
+  return { custom_id: customId, method: 'POST', url: endpoint, body };
+}
+
+/** Uploads lines (objects are serialized, strings sent as they are) as a `.jsonl` batch input file. */
+export async function uploadLines(client: OpenAI, lines: (Record<string, unknown> | string)[], name = 'input.jsonl') {
+  const text = lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n';
+  return client.files.create({ file: await toFile(Buffer.from(text), name), purpose: 'batch' });
+}
+
+const TERMINAL = ['completed', 'failed', 'expired', 'cancelled'];
+
+/** Polls a batch until it ends, returning every distinct state seen on the way and the last one. */
+export async function waitForBatch(
+  client: OpenAI,
+  batchId: string,
+  { timeoutMs = 60_000, intervalMs = 50 } = {},
+): Promise<{ batch: OpenAI.Batches.Batch; seen: OpenAI.Batches.Batch[] }> {
+  const seen: OpenAI.Batches.Batch[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const batch = await client.batches.retrieve(batchId);
+    const last = seen[seen.length - 1];
+    if (
+      last === undefined ||
+      last.status !== batch.status ||
+      JSON.stringify(last.request_counts) !== JSON.stringify(batch.request_counts)
+    ) {
+      seen.push(batch);
+    }
+    if (TERMINAL.includes(batch.status)) return { batch, seen };
+    if (Date.now() > deadline) throw new Error(`Batch ${batchId} still '${batch.status}' after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** The parsed lines of a file's content, downloaded with the SDK. */
+export async function downloadLines(client: OpenAI, fileId: string): Promise<Record<string, any>[]> {
+  const text = await (await client.files.content(fileId)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Record<string, any>);
+}

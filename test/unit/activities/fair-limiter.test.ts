@@ -1,0 +1,50 @@
+/** Pins the worker-wide concurrency cap: never exceeded, shared round-robin between batches, abortable. */
+import { FairLimiter } from '../../../activities/fair-limiter';
+
+describe('FairLimiter', () => {
+  it('never grants more than its limit', async () => {
+    const limiter = new FairLimiter(3);
+    let active = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const release = await limiter.acquire(`k${i % 2}`);
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 2));
+        active--;
+        release();
+      }),
+    );
+    expect(peak).toBe(3);
+    expect(limiter.inFlight).toBe(0);
+  });
+
+  it('grants waiting keys in turn, so a late batch is not starved', async () => {
+    const limiter = new FairLimiter(1);
+    const first = await limiter.acquire('a');
+    const order: string[] = [];
+    const waits = [
+      ...['a1', 'a2', 'a3'].map((n) => limiter.acquire('a').then((r) => (order.push(n), r()))),
+      ...['b1', 'b2'].map((n) => limiter.acquire('b').then((r) => (order.push(n), r()))),
+    ];
+    first();
+    await Promise.all(waits);
+    expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3']);
+  });
+
+  it('drops a waiter whose signal aborts', async () => {
+    const limiter = new FairLimiter(1);
+    const held = await limiter.acquire('a');
+    const controller = new AbortController();
+    const waiting = limiter.acquire('b', controller.signal);
+    controller.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    held();
+    held(); // a second release is harmless
+    expect(limiter.inFlight).toBe(0);
+    const next = await limiter.acquire('c');
+    expect(limiter.inFlight).toBe(1);
+    next();
+  });
+});

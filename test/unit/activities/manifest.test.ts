@@ -1,0 +1,48 @@
+/** Pins how an input file is cut into chunks: small batches in small chunks, limits on lines and bytes. */
+import { planChunks } from '../../../activities/manifest';
+
+const sizing = { chunkMaxLines: 200, chunkMaxBytes: 1000, chunkWindow: 16 };
+
+function starts(n: number, lineBytes: number): number[] {
+  return Array.from({ length: n }, (_, i) => i * lineBytes);
+}
+
+function checkTiling(chunks: ReturnType<typeof planChunks>, total: number, totalBytes: number) {
+  let line = 0;
+  let byte = 0;
+  chunks.forEach((c, i) => {
+    expect(c.index).toBe(i);
+    expect(c.firstLine).toBe(line);
+    expect(c.start).toBe(byte);
+    line += c.count;
+    byte = c.end;
+  });
+  expect(line).toBe(total);
+  expect(byte).toBe(totalBytes);
+}
+
+describe('planChunks', () => {
+  it('gives small batches chunks small enough to run in parallel', () => {
+    const chunks = planChunks(starts(100, 5), 500, sizing);
+    expect(chunks.every((c) => c.count === 2)).toBe(true);
+    checkTiling(chunks, 100, 500);
+  });
+
+  it('caps chunks at chunkMaxLines', () => {
+    const chunks = planChunks(starts(50_000, 1), 50_000, { ...sizing, chunkMaxBytes: 1e9 });
+    expect(chunks).toHaveLength(250);
+    expect(Math.max(...chunks.map((c) => c.count))).toBe(200);
+    checkTiling(chunks, 50_000, 50_000);
+  });
+
+  it('caps chunks at chunkMaxBytes, but always takes at least one line', () => {
+    // Two lines per chunk by count; the 1980-byte line at offset 20 does not fit beside another.
+    const chunks = planChunks([0, 10, 20, 2000, 2010, 2020], 2030, { ...sizing, chunkWindow: 1, chunkMaxBytes: 100 });
+    expect(chunks.map((c) => c.count)).toEqual([2, 1, 2, 1]);
+    checkTiling(chunks, 6, 2030);
+  });
+
+  it('plans nothing for no lines', () => {
+    expect(planChunks([], 0, sizing)).toEqual([]);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * Pins DESIGN.md §4 against the fixture upstream: URL mapping, retries of 408/409/429/5xx and broken
+ * connections with Retry-After honoured, other 4xx final, the deadline, the concurrency cap and model routes.
+ */
+import { createServer } from 'node:net';
+import { parseRetryAfter, UpstreamClient } from '../../../activities/upstream-client';
+import type { UpstreamClientConfig } from '../../../activities/upstream-client';
+import { startFixtureUpstream } from '../../helpers/fixture-upstream';
+import type { FixtureUpstream } from '../../helpers/fixture-upstream';
+
+function chatBody(content: string, extra: Record<string, unknown> = {}) {
+  return JSON.stringify({ model: 'm', messages: [{ role: 'user', content }], ...extra });
+}
+
+describe('UpstreamClient', () => {
+  let upstream: FixtureUpstream;
+  let clients: UpstreamClient[] = [];
+  const client = (overrides: Partial<UpstreamClientConfig> = {}, maxConcurrency = 8) => {
+    const c = new UpstreamClient({
+      default: { baseUrl: upstream.baseUrl, apiKey: 'sk-up', maxConcurrency },
+      routes: {},
+      timeoutMs: 5000,
+      maxAttempts: 4,
+      ...overrides,
+    });
+    clients.push(c);
+    return c;
+  };
+  const send = (c: UpstreamClient, body: string, deadlineMs = Date.now() + 60_000, url = '/v1/chat/completions') =>
+    c.send({ model: 'm', url, body, fairnessKey: 'b', deadlineMs, signal: new AbortController().signal });
+
+  beforeEach(async () => {
+    upstream = await startFixtureUpstream({ apiKey: 'sk-up' });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    clients = [];
+    await upstream.close();
+  });
+
+  it('maps /v1/<path> onto the base URL and sends the API key', async () => {
+    const res = await send(client(), chatBody('hi'));
+    expect(res).toMatchObject({ kind: 'response', status: 200, requestId: 'req_fixture_1' });
+    if (res.kind !== 'response') return;
+    expect(JSON.parse(res.bodyText).choices[0].message.content).toBe('echo: hi');
+    expect(upstream.lastHeaders?.authorization).toBe('Bearer sk-up');
+    const completion = await send(client(), JSON.stringify({ model: 'm', prompt: 'p' }), undefined, '/v1/completions');
+    expect(completion).toMatchObject({ kind: 'response', status: 200 });
+  });
+
+  it('returns other 4xx answers at once, without retrying', async () => {
+    const res = await send(client(), chatBody('x', { fixture: { status: 400 } }));
+    expect(res).toMatchObject({ kind: 'response', status: 400 });
+    expect(upstream.requestCount).toBe(1);
+  });
+
+  it.each([408, 409, 429, 500, 503])('retries %i and returns the later success', async (status) => {
+    const res = await send(client(), chatBody('x', { fixture: { status, times: 2, retry_after: 0 } }));
+    expect(res).toMatchObject({ kind: 'response', status: 200 });
+    expect(upstream.requestCount).toBe(3);
+  });
+
+  it('gives up after maxAttempts and returns the last answer', async () => {
+    const res = await send(client({ maxAttempts: 2 }), chatBody('x', { fixture: { status: 500, retry_after: 0 } }));
+    expect(res).toMatchObject({ kind: 'response', status: 500 });
+    expect(upstream.requestCount).toBe(2);
+  });
+
+  it('honours Retry-After', async () => {
+    const started = Date.now();
+    const res = await send(client(), chatBody('x', { fixture: { status: 429, times: 1, retry_after: 1 } }));
+    expect(res).toMatchObject({ kind: 'response', status: 200 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('does not wait past the deadline', async () => {
+    const res = await send(client(), chatBody('x', { fixture: { status: 503, retry_after: 30 } }), Date.now() + 2000);
+    expect(res).toMatchObject({ kind: 'response', status: 503 });
+    expect(upstream.requestCount).toBe(1);
+  });
+
+  it('retries reset connections', async () => {
+    const res = await send(client(), chatBody('x', { fixture: { reset: true, times: 1 } }));
+    expect(res).toMatchObject({ kind: 'response', status: 200 });
+  });
+
+  it('reports a request that times out on every attempt', async () => {
+    const res = await send(client({ timeoutMs: 200, maxAttempts: 2 }), chatBody('x', { fixture: { delay_ms: 1000 } }));
+    expect(res).toMatchObject({ kind: 'failure', code: 'request_timeout' });
+  });
+
+  it('reports an upstream that refuses connections as unreachable', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const c = client({
+      default: { baseUrl: `http://127.0.0.1:${port}/v1`, apiKey: null, maxConcurrency: 2 },
+      maxAttempts: 2,
+    });
+    expect(await send(c, chatBody('x'))).toMatchObject({ kind: 'unreachable' });
+  });
+
+  it('stops when its signal aborts', async () => {
+    const controller = new AbortController();
+    const pending = client().send({
+      model: 'm',
+      url: '/v1/chat/completions',
+      body: chatBody('x', { fixture: { delay_ms: 5000 } }),
+      fairnessKey: 'b',
+      deadlineMs: Date.now() + 60_000,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 100);
+    expect(await pending).toEqual({ kind: 'aborted' });
+  });
+
+  it('keeps at most maxConcurrency requests in flight', async () => {
+    upstream.setOptions({ latencyMs: 30 });
+    const c = client({}, 3);
+    await Promise.all(Array.from({ length: 15 }, (_, i) => send(c, chatBody(`n${i}`))));
+    expect(upstream.maxInFlight).toBe(3);
+  });
+
+  it('routes models listed in MODEL_ROUTES to their own upstream', async () => {
+    const other = await startFixtureUpstream();
+    try {
+      const c = client({ routes: { special: { baseUrl: other.baseUrl, apiKey: null, maxConcurrency: 2 } } });
+      const res = await c.send({
+        model: 'special',
+        url: '/v1/chat/completions',
+        body: JSON.stringify({ model: 'special', messages: [] }),
+        fairnessKey: 'b',
+        deadlineMs: Date.now() + 10_000,
+        signal: new AbortController().signal,
+      });
+      expect(res).toMatchObject({ kind: 'response', status: 200 });
+      expect(other.requestCount).toBe(1);
+      expect(upstream.requestCount).toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('answers 404 model_not_found for a model no upstream serves', async () => {
+    const c = client({ default: null, routes: {} });
+    const res = await send(c, chatBody('x'));
+    expect(res).toMatchObject({ kind: 'response', status: 404 });
+    if (res.kind === 'response') expect(JSON.parse(res.bodyText).error.code).toBe('model_not_found');
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it('reads milliseconds, seconds and HTTP dates', () => {
+    expect(parseRetryAfter({ 'retry-after-ms': '250' })).toBe(250);
+    expect(parseRetryAfter({ 'retry-after': '3' })).toBe(3000);
+    const date = new Date(Date.now() + 10_000).toUTCString();
+    expect(parseRetryAfter({ 'retry-after': date })).toBeGreaterThan(8000);
+    expect(parseRetryAfter({})).toBeNull();
+    expect(parseRetryAfter({ 'retry-after': 'soon' })).toBeNull();
+  });
+});

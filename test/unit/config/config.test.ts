@@ -1,0 +1,101 @@
+/** Pins the environment contract of DESIGN.md §5: defaults, every problem reported at once, per-process rules. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, describeVariables, loadConfig } from '../../../config';
+
+const UPSTREAM = { UPSTREAM_BASE_URL: 'http://127.0.0.1:8080/v1' };
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig(UPSTREAM, 'standalone');
+    expect(c.api).toEqual({ port: 8000, apiKeys: null });
+    expect(c.dataDir).toBe(path.resolve('./data'));
+    expect(c.temporal).toMatchObject({ address: null, namespace: 'default', taskQueue: 'batches' });
+    expect(c.temporal.devServer).toMatchObject({
+      port: 7233,
+      uiPort: 8233,
+      dbFile: path.resolve('./data/temporal.db'),
+    });
+    expect(c.storage).toEqual({ kind: 'local', dir: path.resolve('./data/objects') });
+    expect(c.upstream.default).toEqual({ baseUrl: 'http://127.0.0.1:8080/v1', apiKey: null, maxConcurrency: 64 });
+    expect(c.batch).toMatchObject({ maxRequests: 50_000, maxFileBytes: 209_715_200, completionWindowSeconds: 86_400 });
+    expect(c.webhook).toEqual({ secret: null, allowInsecure: false });
+  });
+
+  it('returns a frozen object', () => {
+    const c = loadConfig(UPSTREAM);
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.batch)).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', STORAGE_BACKEND: 'tape', UPSTREAM_MAX_CONCURRENCY: '0' }, 'worker');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^PORT:/m);
+    expect(problems).toMatch(/^STORAGE_BACKEND:/m);
+    expect(problems).toMatch(/^UPSTREAM_MAX_CONCURRENCY:/m);
+    expect(problems).toMatch(/^UPSTREAM_BASE_URL: required/m);
+  });
+
+  it('requires an upstream for the worker but not for the API', () => {
+    expect(() => loadConfig({}, 'worker')).toThrow(/UPSTREAM_BASE_URL: required/);
+    expect(() => loadConfig({ AUTH_DISABLED: 'true' }, 'api')).not.toThrow();
+  });
+
+  it('refuses to start the API without keys unless AUTH_DISABLED', () => {
+    expect(() => loadConfig({}, 'api')).toThrow(/API_KEYS: required/);
+    expect(() => loadConfig({ API_KEYS: ' , ' }, 'api')).toThrow(/API_KEYS: required/);
+    expect(loadConfig({ API_KEYS: ' k1, k2 ,' }, 'api').api.apiKeys).toEqual(['k1', 'k2']);
+  });
+
+  it('defaults TEMPORAL_ADDRESS for the production processes only', () => {
+    expect(loadConfig({ ...UPSTREAM }, 'worker').temporal.address).toBe('localhost:7233');
+    expect(loadConfig({ ...UPSTREAM, TEMPORAL_ADDRESS: 'temporal:7233' }, 'standalone').temporal.address).toBe(
+      'temporal:7233',
+    );
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ ...UPSTREAM, PORT: '', API_KEYS: ' ' }).api).toEqual({ port: 8000, apiKeys: null });
+  });
+
+  it('requires GCS_BUCKET with STORAGE_BACKEND=gcs', () => {
+    expect(() => loadConfig({ ...UPSTREAM, STORAGE_BACKEND: 'gcs' })).toThrow(/GCS_BUCKET/);
+  });
+
+  it('parses booleans as strings', () => {
+    expect(loadConfig({ ...UPSTREAM, WEBHOOK_ALLOW_INSECURE: 'true' }).webhook.allowInsecure).toBe(true);
+    expect(() => loadConfig({ ...UPSTREAM, WEBHOOK_ALLOW_INSECURE: 'maybe' })).toThrow(/WEBHOOK_ALLOW_INSECURE/);
+  });
+
+  it('reads MODEL_ROUTES as JSON or from a file', () => {
+    const routes = { 'llama-3': { baseUrl: 'http://10.0.0.2:8000/v1/', maxConcurrency: 8 } };
+    const inline = loadConfig({ MODEL_ROUTES: JSON.stringify(routes) }, 'worker');
+    expect(inline.upstream.routes).toEqual({
+      'llama-3': { baseUrl: 'http://10.0.0.2:8000/v1', apiKey: null, maxConcurrency: 8 },
+    });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'routes-'));
+    const file = path.join(dir, 'routes.json');
+    writeFileSync(file, JSON.stringify(routes));
+    expect(loadConfig({ MODEL_ROUTES: file }, 'worker').upstream.routes).toEqual(inline.upstream.routes);
+    expect(() => loadConfig({ MODEL_ROUTES: '{"m": {"baseUrl": "nope"}}' }, 'worker')).toThrow(
+      /MODEL_ROUTES\.m\.baseUrl/,
+    );
+    expect(() => loadConfig({ MODEL_ROUTES: path.join(dir, 'missing.json') }, 'worker')).toThrow(/cannot read/);
+  });
+
+  it('describes every variable', () => {
+    const names = describeVariables().map((v) => v.name);
+    for (const name of ['PORT', 'DATA_DIR', 'TEMPORAL_ADDRESS', 'UPSTREAM_BASE_URL', 'API_KEYS', 'WEBHOOK_SECRET']) {
+      expect(names).toContain(name);
+    }
+    expect(describeVariables().every((v) => v.description.length > 0)).toBe(true);
+  });
+});
