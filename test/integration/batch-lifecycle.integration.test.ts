@@ -3,8 +3,31 @@
  * while it runs, every custom_id exactly once in the output or error file, upstream 4xx answers as error
  * lines, and results that stay readable from storage once the workflow is gone.
  */
-import { downloadLines, requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { downloadLines, requestLine, startTestStack, testTemporal, uploadLines, waitForBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
+
+/** Ids of the batches these tests ran, by scenario: their histories are replayed at the end. */
+const finished: Record<string, string> = {};
+const replayed: string[] = [];
+
+/** Replays each finished batch's history against the workflow bundle, which fails on any nondeterminism. */
+afterAll(async () => {
+  const { address, bundlePath } = testTemporal();
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection });
+    for (const [scenario, batchId] of Object.entries(finished)) {
+      const history = await client.workflow.getHandle(batchId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: bundlePath } }, history, batchId);
+      replayed.push(scenario);
+    }
+  } finally {
+    await connection.close();
+  }
+  expect(replayed).toEqual(Object.keys(finished));
+});
 
 jest.setTimeout(120_000);
 
@@ -53,6 +76,7 @@ describe('a chat completions batch', () => {
 
     const { batch, seen } = await waitForBatch(client, created.id);
     expect(batch.status).toBe('completed');
+    finished['chat-completed-with-4xx-line'] = batch.id;
 
     // Statuses only move forward, in OpenAI's order.
     const statuses = seen.map((b) => b.status);
@@ -154,6 +178,7 @@ describe('a completions batch', () => {
     });
     const { batch } = await waitForBatch(client, created.id);
     expect(batch).toMatchObject({ status: 'completed', request_counts: { total: 10, completed: 10, failed: 0 } });
+    finished['completions-completed'] = batch.id;
     expect(batch.error_file_id).toBeNull();
     const output = await downloadLines(client, batch.output_file_id!);
     expect(output.map((l) => l.custom_id).sort()).toEqual(lines.map((l) => l.custom_id).sort());
@@ -176,6 +201,7 @@ describe('a completions batch', () => {
     });
     const { batch } = await waitForBatch(client, created.id);
     expect(batch.status).toBe('failed');
+    finished['validation-failed'] = batch.id;
     expect(batch.failed_at).not.toBeNull();
     expect(batch.errors?.data).toEqual([
       { code: 'invalid_json_line', message: 'This line is not parseable as valid JSON.', param: null, line: 2 },
