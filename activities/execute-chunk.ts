@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { BatchUsage } from '../common/batch';
 import { addUsage, emptyUsage } from '../common/batch';
@@ -121,6 +122,8 @@ export function createExecuteChunk({ store, upstream, manifests, timing = DEFAUL
     let stopReason: StopReason | null = null;
     let stopError: unknown = null;
     const stop = new AbortController();
+    // Every line in flight listens on this one signal: hundreds of listeners are expected, not a leak.
+    setMaxListeners(0, stop.signal);
     const stopWith = (reason: StopReason) => {
       stopReason ??= reason;
       stop.abort();

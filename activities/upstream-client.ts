@@ -108,7 +108,9 @@ export class UpstreamClient {
           method: 'POST',
           headers,
           body: req.body,
-          signal: AbortSignal.any([req.signal, AbortSignal.timeout(this.config.timeoutMs)]),
+          // undici's own timeouts bound the wait for the answer and each pause in its body; a non-streaming
+          // completion sends its headers only when generation is done.
+          signal: req.signal,
           headersTimeout: this.config.timeoutMs,
           bodyTimeout: this.config.timeoutMs,
         });

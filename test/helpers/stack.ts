@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import OpenAI, { toFile } from 'openai';
 import { startApiServer } from '../../api/server';
 import type { RunningApi } from '../../api/server';
@@ -11,6 +10,7 @@ import type { Config } from '../../config';
 import { startWorker } from '../../worker/worker';
 import type { RunningWorker } from '../../worker/worker';
 import { startFixtureUpstream } from './fixture-upstream';
+import { quietTemporalRuntime } from './runtime';
 import type { FixtureUpstream, FixtureUpstreamOptions } from './fixture-upstream';
 
 export interface TestStack {
@@ -32,8 +32,6 @@ export interface TestStackOptions {
   upstream?: FixtureUpstreamOptions;
 }
 
-let runtimeInstalled = false;
-
 /** The Temporal address and workflow bundle prepared by the global setup. */
 export function testTemporal(): { address: string; bundlePath: string } {
   const address = process.env.TEST_TEMPORAL_ADDRESS;
@@ -47,10 +45,7 @@ export function testTemporal(): { address: string; bundlePath: string } {
  * queue of their own, a temporary data directory and a fixture upstream; plus an `openai` client.
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
-  if (!runtimeInstalled) {
-    runtimeInstalled = true;
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  }
+  quietTemporalRuntime();
   const { address, bundlePath } = testTemporal();
   const upstream = await startFixtureUpstream(options.upstream);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'batch-test-'));

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { quietTemporalRuntime } from '../../helpers/runtime';
 
 jest.setTimeout(120_000);
 
@@ -15,6 +16,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 describe('recorded batch histories', () => {
   let codePath: { code: string };
   beforeAll(async () => {
+    quietTemporalRuntime();
     const bundle = await bundleWorkflowCode({
       workflowsPath: require.resolve('../../../workflows'),
       logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
