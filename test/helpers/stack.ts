@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import OpenAI, { toFile } from 'openai';
 import { startApiServer } from '../../api/server';
 import type { RunningApi } from '../../api/server';
@@ -140,4 +142,22 @@ export async function downloadLines(client: OpenAI, fileId: string): Promise<Rec
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as Record<string, any>);
+}
+
+/**
+ * Replays the histories of finished batches (scenario → batch id) against the workflow bundle: throws on
+ * any nondeterminism in the code that just ran them.
+ */
+export async function replayHistories(batches: Record<string, string>): Promise<void> {
+  const { address, bundlePath } = testTemporal();
+  const connection = await Connection.connect({ address });
+  try {
+    const client = new Client({ connection });
+    for (const batchId of Object.values(batches)) {
+      const history = await client.workflow.getHandle(batchId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: bundlePath } }, history, batchId);
+    }
+  } finally {
+    await connection.close();
+  }
 }

@@ -3,31 +3,19 @@
  * while it runs, every custom_id exactly once in the output or error file, upstream 4xx answers as error
  * lines, and results that stay readable from storage once the workflow is gone.
  */
-import { Client, Connection } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
-import { downloadLines, requestLine, startTestStack, testTemporal, uploadLines, waitForBatch } from '../helpers/stack';
+import {
+  downloadLines,
+  replayHistories,
+  requestLine,
+  startTestStack,
+  uploadLines,
+  waitForBatch,
+} from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
 /** Ids of the batches these tests ran, by scenario: their histories are replayed at the end. */
 const finished: Record<string, string> = {};
-const replayed: string[] = [];
-
-/** Replays each finished batch's history against the workflow bundle, which fails on any nondeterminism. */
-afterAll(async () => {
-  const { address, bundlePath } = testTemporal();
-  const connection = await Connection.connect({ address });
-  try {
-    const client = new Client({ connection });
-    for (const [scenario, batchId] of Object.entries(finished)) {
-      const history = await client.workflow.getHandle(batchId).fetchHistory();
-      await Worker.runReplayHistory({ workflowBundle: { codePath: bundlePath } }, history, batchId);
-      replayed.push(scenario);
-    }
-  } finally {
-    await connection.close();
-  }
-  expect(replayed).toEqual(Object.keys(finished));
-});
+afterAll(() => replayHistories(finished));
 
 jest.setTimeout(120_000);
 

@@ -12,6 +12,10 @@ describe('the README configuration table', () => {
       const firstCell = row.split('|')[1];
       for (const m of firstCell.matchAll(/`([A-Z0-9_]+)`/g)) documented.add(m[1]);
     }
-    expect([...documented].sort()).toEqual(describeVariables().map((v) => v.name).sort());
+    expect([...documented].sort()).toEqual(
+      describeVariables()
+        .map((v) => v.name)
+        .sort(),
+    );
   });
 });
