@@ -3,7 +3,7 @@
  * BATCH_COMPLETION_WINDOW_SECONDS) it expires, and on cancel it goes `cancelling` → `cancelled`; either way
  * finished results are kept and every request that never ran is an error line with `response: null`.
  */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import {
   downloadLines,
   replayHistories,

@@ -25,7 +25,9 @@ describe('recorded batch histories', () => {
   });
 
   it('exist for the main outcomes', () => {
-    expect(files.map((f) => f.split('-')[0]).sort()).toEqual(expect.arrayContaining(['cancelled', 'completed', 'expired', 'failed']));
+    expect(files.map((f) => f.split('-')[0]).sort()).toEqual(
+      expect.arrayContaining(['cancelled', 'completed', 'expired', 'failed']),
+    );
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
