@@ -105,13 +105,15 @@ async function main() {
     const known = err && ['ConfigError', 'TemporalCliMissingError'].includes(err.name);
     fail(known ? err.message : `Could not start: ${err && err.message ? err.message : err}`);
   }
-  let stopping = false;
+  let stoppingSince = 0;
   const onSignal = async (signal) => {
-    if (stopping) {
+    if (stoppingSince > 0) {
+      // Under `npm start` one Ctrl-C can arrive twice (from the terminal and forwarded by npm).
+      if (Date.now() - stoppingSince < 2000) return;
       console.log('Stopping now.');
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     console.log(`\n${signal}: stopping (press Ctrl-C again to force)…`);
     try {
       await stop();

@@ -65,7 +65,9 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
       `Port ${options.port} is already in use: is another Temporal server running? Set TEMPORAL_ADDRESS to use it, or TEMPORAL_DEV_SERVER_PORT to pick another port.`,
     );
   }
-  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal reaches only us, and we stop the server last, after the
+  // worker and the API, instead of it vanishing under them.
+  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const keep = (data: Buffer) => {
     output = (output + data.toString()).slice(-4000);
@@ -73,6 +75,10 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // If this process ends without stopping the server (a crash, process.exit), do not leave it behind.
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
 
   const address = `127.0.0.1:${options.port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
