@@ -37,18 +37,12 @@ interface Checkpoint {
   usage: BatchUsage;
 }
 
-/** How often the chunk flushes finished lines when fewer than a segment are ready. */
-export interface ChunkTiming {
-  segmentMaxLines: number;
-  flushIntervalMs: number;
-  heartbeatIntervalMs: number;
-}
-
-export const DEFAULT_CHUNK_TIMING: ChunkTiming = {
-  segmentMaxLines: 1000,
-  flushIntervalMs: 5000,
-  heartbeatIntervalMs: 1000,
-};
+/** A segment is flushed once this many lines in a row are finished… */
+const SEGMENT_MAX_LINES = 1000;
+/** …or this long after the last flush, so a crash loses at most a few seconds of a slow chunk. */
+const FLUSH_INTERVAL_MS = 5000;
+/** Heartbeats go out on a timer too, so a chunk waiting on slow requests is not taken for dead. */
+const HEARTBEAT_INTERVAL_MS = 1000;
 
 type LineResult = { ok: true; text: string; usage: BatchUsage } | { ok: false; text: string };
 
@@ -64,7 +58,6 @@ interface Deps {
   store: FileStore;
   upstream: UpstreamClient;
   manifests: ManifestCache;
-  timing?: ChunkTiming;
 }
 
 /**
@@ -76,7 +69,7 @@ interface Deps {
  * At the batch's deadline, or when the batch is cancelled, in-flight requests are aborted and everything
  * finished is flushed; lines that did not run are recorded as skipped for finalize to report.
  */
-export function createExecuteChunk({ store, upstream, manifests, timing = DEFAULT_CHUNK_TIMING }: Deps) {
+export function createExecuteChunk({ store, upstream, manifests }: Deps) {
   return async function executeChunk(input: ExecuteChunkInput): Promise<ExecuteChunkOutput> {
     const ctx = Context.current();
     const { batchId, chunkIndex } = input;
@@ -178,7 +171,7 @@ export function createExecuteChunk({ store, upstream, manifests, timing = DEFAUL
         }
       }
       while (ready < lines.length && results[ready] !== undefined) ready++;
-      const due = ready - committed >= timing.segmentMaxLines || Date.now() - lastFlush >= timing.flushIntervalMs;
+      const due = ready - committed >= SEGMENT_MAX_LINES || Date.now() - lastFlush >= FLUSH_INTERVAL_MS;
       if (due && ready > committed && stopReason === null) {
         lastFlush = Date.now();
         void flush(ready).catch((err: unknown) => {
@@ -191,7 +184,7 @@ export function createExecuteChunk({ store, upstream, manifests, timing = DEFAUL
     const onCancel = () => stopWith(ctx.cancellationDetails?.cancelRequested ? 'cancelled' : 'shutdown');
     ctx.cancellationSignal.addEventListener('abort', onCancel);
     const deadlineTimer = setTimeout(() => stopWith('deadline'), Math.max(0, input.deadlineMs - Date.now()));
-    const heartbeatTimer = setInterval(() => ctx.heartbeat(cp), timing.heartbeatIntervalMs);
+    const heartbeatTimer = setInterval(() => ctx.heartbeat(cp), HEARTBEAT_INTERVAL_MS);
     ctx.heartbeat(cp);
     try {
       await Promise.all(

@@ -5,7 +5,6 @@
  */
 import type { Catalog } from '../storage';
 import { createExecuteChunk } from './execute-chunk';
-import type { ChunkTiming } from './execute-chunk';
 import { createFinalizeBatch } from './finalize-batch';
 import { ManifestCache } from './manifest';
 import type { UpstreamClient } from './upstream-client';
@@ -14,15 +13,14 @@ import { createValidateInputFile } from './validate-input-file';
 export interface ActivityDeps {
   catalog: Catalog;
   upstream: UpstreamClient;
-  chunkTiming?: ChunkTiming;
 }
 
 /** The activities of the batch workflow, bound to their dependencies. */
-export function createActivities({ catalog, upstream, chunkTiming }: ActivityDeps) {
+export function createActivities({ catalog, upstream }: ActivityDeps) {
   const manifests = new ManifestCache(catalog.store);
   return {
     validateInputFile: createValidateInputFile({ catalog }),
-    executeChunk: createExecuteChunk({ store: catalog.store, upstream, manifests, timing: chunkTiming }),
+    executeChunk: createExecuteChunk({ store: catalog.store, upstream, manifests }),
     finalizeBatch: createFinalizeBatch({ catalog }),
   };
 }

@@ -64,13 +64,6 @@ export class UpstreamClient {
     for (const [model, target] of Object.entries(config.routes)) this.routes.set(model, makeRoute(target));
   }
 
-  /** Upstream requests in flight now, over every route. */
-  get inFlight(): number {
-    let n = this.defaultRoute?.limiter.inFlight ?? 0;
-    for (const r of this.routes.values()) n += r.limiter.inFlight;
-    return n;
-  }
-
   async send(req: UpstreamRequest): Promise<UpstreamResult> {
     const route = this.routes.get(req.model) ?? this.defaultRoute;
     if (route === null) {

@@ -37,6 +37,8 @@ export function receiveUpload(
     try {
       parser = busboy({
         headers: req.headers,
+        // Clients send UTF-8 filenames; busboy's default for header parameters is Latin-1.
+        defParamCharset: 'utf8',
         limits: { fileSize: maxFileBytes, files: 1, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES },
       });
     } catch (err) {

@@ -44,10 +44,16 @@ export function filesRouter(files: FileService): Router {
       res.status(200);
       res.setHeader('content-type', 'application/octet-stream');
       res.setHeader('content-length', String(record.file.bytes));
-      res.setHeader('content-disposition', `attachment; filename="${record.file.filename.replace(/["\\]/g, '_')}"`);
+      res.setHeader('content-disposition', contentDisposition(record.file.filename));
       await pipeline(stream, res);
     })
     .all(methodNotAllowed);
 
   return router;
+}
+
+/** `attachment` with an ASCII fallback name and the real one per RFC 6266 (header values must be Latin-1). */
+function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }

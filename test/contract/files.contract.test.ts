@@ -65,6 +65,14 @@ describe('Files API', () => {
     expect(await raw.text()).toBe(content);
   });
 
+  it('keeps a non-ASCII filename and serves its content', async () => {
+    const file = await upload('{"x":1}\n', 'données 🚀.jsonl');
+    expect(file.filename).toBe('données 🚀.jsonl');
+    const res = await client.files.content(file.id);
+    expect(res.headers.get('content-disposition')).toContain("filename*=UTF-8''donn%C3%A9es%20%F0%9F%9A%80.jsonl");
+    expect(await res.text()).toBe('{"x":1}\n');
+  });
+
   it('lists files newest first by default, ascending on request, and pages with after', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await upload(`{"n":${i}}`, `page-${i}.jsonl`)).id);
