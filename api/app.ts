@@ -16,7 +16,7 @@ export type Log = (message: string, fields: Record<string, unknown>) => void;
 export interface AppDeps {
   catalog: Catalog;
   gateway: BatchGateway;
-  config: Pick<Config, 'api' | 'batch'>;
+  config: Pick<Config, 'api' | 'batch' | 'webhook'>;
   log?: Log;
 }
 
@@ -47,7 +47,13 @@ export function createApp({ catalog, gateway, config, log = defaultLog }: AppDep
   });
 
   const files = createFileService({ catalog, maxFileBytes: config.batch.maxFileBytes });
-  const batches = createBatchService({ catalog, gateway, batchConfig: config.batch, log });
+  const batches = createBatchService({
+    catalog,
+    gateway,
+    batchConfig: config.batch,
+    webhookConfig: config.webhook,
+    log,
+  });
   app.use('/v1', createAuth(config.api.apiKeys));
   app.use(filesRouter(files));
   app.use(batchesRouter(batches));

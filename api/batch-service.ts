@@ -1,9 +1,10 @@
 import type { Batch, BatchExecutionOptions, BatchRecord } from '../common/batch';
 import { emptyUsage, isTerminalStatus } from '../common/batch';
+import { webhookUrlProblem } from '../common/webhook';
 import type { Config } from '../config';
 import type { Catalog } from '../storage';
 import { newBatchId } from '../storage';
-import { ConflictError, NotFoundError, ServiceUnavailableError } from './errors';
+import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError } from './errors';
 import type { BatchCreateParams } from './schemas/batch';
 import type { BatchGateway } from './temporal-gateway';
 
@@ -11,6 +12,7 @@ export interface BatchServiceDeps {
   catalog: Catalog;
   gateway: BatchGateway;
   batchConfig: Config['batch'];
+  webhookConfig: Pick<Config['webhook'], 'allowInsecure'>;
   log: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -20,7 +22,7 @@ export type BatchService = ReturnType<typeof createBatchService>;
  * Creates, reads, lists and cancels batches. A running batch is read from its workflow's query; a finished
  * one from `batch.json`, which outlives the workflow's retention in Temporal.
  */
-export function createBatchService({ catalog, gateway, batchConfig, log }: BatchServiceDeps) {
+export function createBatchService({ catalog, gateway, batchConfig, webhookConfig, log }: BatchServiceDeps) {
   const options: BatchExecutionOptions = {
     chunkMaxLines: batchConfig.chunkMaxLines,
     chunkMaxBytes: batchConfig.chunkMaxBytes,
@@ -53,6 +55,13 @@ export function createBatchService({ catalog, gateway, batchConfig, log }: Batch
     load,
 
     async create(owner: string, params: BatchCreateParams): Promise<BatchRecord> {
+      const webhookUrl = params.webhook_url ?? null;
+      if (webhookUrl !== null) {
+        const problem = webhookUrlProblem(webhookUrl, webhookConfig.allowInsecure);
+        if (problem !== null) {
+          throw new BadRequestError(`Invalid 'webhook_url': ${problem}.`, 'webhook_url', 'invalid_url');
+        }
+      }
       const now = Math.floor(Date.now() / 1000);
       const batch: Batch = {
         id: newBatchId(),
@@ -81,7 +90,7 @@ export function createBatchService({ catalog, gateway, batchConfig, log }: Batch
       const record: BatchRecord = {
         owner,
         batch,
-        webhookUrl: null,
+        webhookUrl,
         outputExpiresAfterSeconds: params.output_expires_after?.seconds ?? null,
       };
       await gateway.start({ record, options });

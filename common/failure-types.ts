@@ -8,5 +8,7 @@ export const FailureType = {
   CorruptBatchState: 'CorruptBatchState',
   /** The upstream could not be reached for any request of a chunk; retried by Temporal from the watermark. */
   UpstreamUnavailable: 'UpstreamUnavailable',
+  /** The webhook target is not allowed (not HTTPS, or not public); delivery is not attempted. */
+  WebhookRefused: 'WebhookRefused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

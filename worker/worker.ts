@@ -34,7 +34,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) }),
-    activities: createActivities({ catalog: new Catalog(store), upstream }),
+    activities: createActivities({ catalog: new Catalog(store), upstream, webhook: config.webhook }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     shutdownGraceTime: SHUTDOWN_GRACE,
     // Cancellation reaches an activity with a heartbeat response: heartbeat often so a cancel takes seconds.

@@ -4,6 +4,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  log,
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
@@ -27,6 +28,13 @@ const { executeChunk } = proxyActivities<Activities>({
   heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+
+// A webhook is retried with backoff for up to a day; it runs after the batch is terminal and never changes it.
+const { deliverWebhook } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '24h',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30m' },
 });
 
 /** Statuses from which a cancel is refused (the batch has run every request or is already over). */
@@ -141,6 +149,13 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
     Object.assign(batch, final.batch);
     if (!isTerminalStatus(batch.status)) {
       throw ApplicationFailure.nonRetryable(`finalizeBatch left ${batch.id} in '${batch.status}'`);
+    }
+    if (state.webhookUrl !== null) {
+      try {
+        await CancellationScope.nonCancellable(() => deliverWebhook({ record: state }));
+      } catch (err) {
+        log.warn('Webhook not delivered', { batchId: batch.id, error: String(err) });
+      }
     }
     return state;
   }

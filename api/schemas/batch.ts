@@ -23,6 +23,8 @@ export const BatchCreateParams = z.object({
   completion_window: z.literal(COMPLETION_WINDOW),
   metadata: Metadata.nullish(),
   output_expires_after: ExpiresAfter.nullish(),
+  /** Inference.net's extension: where the terminal event is POSTed (HTTPS). */
+  webhook_url: z.string().max(2048).nullish(),
 });
 export type BatchCreateParams = z.infer<typeof BatchCreateParams>;
 

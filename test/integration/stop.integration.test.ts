@@ -13,6 +13,7 @@ import {
   waitForBatch,
 } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
+import { startWebhookReceiver } from '../helpers/webhook-receiver';
 
 jest.setTimeout(120_000);
 
@@ -30,20 +31,27 @@ describe('a batch that runs out of time', () => {
   beforeAll(async () => {
     stack = await startTestStack({
       upstream: { latencyMs: 400 },
-      env: { BATCH_COMPLETION_WINDOW_SECONDS: '4', UPSTREAM_MAX_CONCURRENCY: '2' },
+      env: {
+        BATCH_COMPLETION_WINDOW_SECONDS: '4',
+        UPSTREAM_MAX_CONCURRENCY: '2',
+        WEBHOOK_SECRET: 'whsec_c2VjcmV0LWZvci10ZXN0cw==',
+        WEBHOOK_ALLOW_INSECURE: 'true',
+      },
     });
   });
   afterAll(() => stack.stop());
 
   it('expires at the deadline, keeping what finished and reporting the rest as batch_expired', async () => {
     const { client } = stack;
+    const receiver = await startWebhookReceiver();
     const lines = Array.from({ length: 40 }, (_, i) => requestLine(`e-${i}`, '/v1/chat/completions'));
     const file = await uploadLines(client, lines);
     const created = await client.batches.create({
       input_file_id: file.id,
       endpoint: '/v1/chat/completions',
       completion_window: '24h',
-    });
+      webhook_url: receiver.url,
+    } as OpenAI.Batches.BatchCreateParams);
     expect(created.expires_at).toBe(created.created_at + 4);
     const { batch } = await waitForBatch(client, created.id);
     expect(batch.status).toBe('expired');
@@ -67,6 +75,15 @@ describe('a batch that runs out of time', () => {
         },
       });
     }
+
+    const [delivered] = await receiver.waitForDeliveries(1);
+    const event = await client.webhooks.unwrap(
+      delivered.body,
+      delivered.headers as Record<string, string>,
+      'whsec_c2VjcmV0LWZvci10ZXN0cw==',
+    );
+    expect(event).toMatchObject({ type: 'batch.expired', data: { id: batch.id, status: 'expired' } });
+    await receiver.close();
   });
 });
 

@@ -1,0 +1,134 @@
+/**
+ * Pins webhooks (DESIGN.md §6): one OpenAI-shaped event per terminal state, signed per Standard Webhooks
+ * so that the official SDK's `client.webhooks.unwrap()` verifies it, retried with backoff by an activity,
+ * and never holding back or changing the batch.
+ */
+import { randomBytes } from 'node:crypto';
+import OpenAI from 'openai';
+import { requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
+import type { TestStack } from '../helpers/stack';
+import { startWebhookReceiver } from '../helpers/webhook-receiver';
+import type { WebhookReceiver } from '../helpers/webhook-receiver';
+
+jest.setTimeout(120_000);
+
+const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+
+describe('webhooks', () => {
+  let stack: TestStack;
+  let receiver: WebhookReceiver;
+  beforeAll(async () => {
+    stack = await startTestStack({
+      upstream: { latencyMs: 100 },
+      env: { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_INSECURE: 'true', UPSTREAM_MAX_CONCURRENCY: '2' },
+    });
+  });
+  afterAll(() => stack.stop());
+  afterEach(() => receiver.close());
+
+  const createWithWebhook = async (lines: (Record<string, unknown> | string)[], url: string) => {
+    const file = await uploadLines(stack.client, lines);
+    return stack.client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+      webhook_url: url,
+    } as OpenAI.Batches.BatchCreateParams);
+  };
+
+  it('delivers a signed batch.completed event, retrying a failing receiver without holding the batch', async () => {
+    receiver = await startWebhookReceiver({ failFirst: 2 });
+    const { client } = stack;
+    const created = await createWithWebhook([requestLine('w-1', '/v1/chat/completions')], receiver.url);
+    const { batch } = await waitForBatch(client, created.id);
+    expect(batch.status).toBe('completed');
+
+    const [delivered] = await receiver.waitForDeliveries(1);
+    // The batch was completed and readable while the receiver was still failing.
+    expect(receiver.received[0].status).toBe(500);
+    expect(await client.batches.retrieve(created.id)).toEqual(batch);
+
+    const verifier = new OpenAI({ apiKey: 'unused', webhookSecret: SECRET });
+    const event = await verifier.webhooks.unwrap(delivered.body, delivered.headers as Record<string, string>);
+    expect(event).toMatchObject({ object: 'event', type: 'batch.completed', data: { id: batch.id } });
+    expect((event.data as unknown as OpenAI.Batches.Batch).status).toBe('completed');
+    expect(event.created_at).toBe(batch.completed_at);
+    expect(delivered.headers['content-type']).toBe('application/json');
+
+    // Every attempt carried the same event id and body.
+    expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(new Set(receiver.received.map((r) => r.body)).size).toBe(1);
+    expect(receiver.received).toHaveLength(3);
+
+    // A wrong secret does not verify.
+    await expect(
+      verifier.webhooks.unwrap(
+        delivered.body,
+        delivered.headers as Record<string, string>,
+        `whsec_${randomBytes(32).toString('base64')}`,
+      ),
+    ).rejects.toThrow(/signature/);
+  });
+
+  it('sends batch.failed when validation fails', async () => {
+    receiver = await startWebhookReceiver();
+    const created = await createWithWebhook(['{oops'], receiver.url);
+    const { batch } = await waitForBatch(stack.client, created.id);
+    expect(batch.status).toBe('failed');
+    const [delivered] = await receiver.waitForDeliveries(1);
+    const event = await stack.client.webhooks.unwrap(
+      delivered.body,
+      delivered.headers as Record<string, string>,
+      SECRET,
+    );
+    expect(event).toMatchObject({ type: 'batch.failed', data: { id: batch.id } });
+  });
+
+  it('sends batch.cancelled when cancelled', async () => {
+    receiver = await startWebhookReceiver();
+    const lines = Array.from({ length: 30 }, (_, i) => requestLine(`x-${i}`, '/v1/chat/completions'));
+    const created = await createWithWebhook(lines, receiver.url);
+    await stack.client.batches.cancel(created.id);
+    const { batch } = await waitForBatch(stack.client, created.id);
+    expect(batch.status).toBe('cancelled');
+    const [delivered] = await receiver.waitForDeliveries(1);
+    const event = await stack.client.webhooks.unwrap(
+      delivered.body,
+      delivered.headers as Record<string, string>,
+      SECRET,
+    );
+    expect(event.type).toBe('batch.cancelled');
+    expect(receiver.received).toHaveLength(1);
+  });
+});
+
+describe('webhook targets', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(() => stack.stop());
+
+  it.each([
+    ['http://hooks.example.com/batch', 'expected an HTTPS URL'],
+    ['ftp://hooks.example.com/batch', 'expected an HTTPS URL'],
+    ['not a url', 'expected an absolute URL'],
+  ])('refuses %s without WEBHOOK_ALLOW_INSECURE', async (url, problem) => {
+    const file = await uploadLines(stack.client, [requestLine('t', '/v1/chat/completions')]);
+    const err = await stack.client.batches
+      .create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+        webhook_url: url,
+      } as OpenAI.Batches.BatchCreateParams)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toEqual({
+      message: `Invalid 'webhook_url': ${problem}.`,
+      type: 'invalid_request_error',
+      param: 'webhook_url',
+      code: 'invalid_url',
+    });
+  });
+});
