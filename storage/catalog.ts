@@ -27,8 +27,18 @@ const LIST_SLICE = 200;
 export class Catalog {
   constructor(readonly store: FileStore) {}
 
-  async getFile(fileId: string): Promise<FileRecord | null> {
-    return validKey(fileId) ? readJson<FileRecord>(this.store, keys.fileRecord(fileId)) : null;
+  /**
+   * The file's record, or null when there is none. A file past its `expires_at` is gone, as at OpenAI:
+   * it is deleted on first sight and reads as missing.
+   */
+  async getFile(fileId: string, now: number = Date.now()): Promise<FileRecord | null> {
+    if (!validKey(fileId)) return null;
+    const record = await readJson<FileRecord>(this.store, keys.fileRecord(fileId));
+    if (record !== null && record.file.expires_at !== null && record.file.expires_at * 1000 <= now) {
+      await this.deleteFile(record);
+      return null;
+    }
+    return record;
   }
 
   /** Stores the record of a file whose content is already in place, and indexes it. */

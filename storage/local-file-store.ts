@@ -23,6 +23,9 @@ export class LocalFileStore implements FileStore {
   }
 
   async write(key: string, source: Readable | Buffer | string, options: WriteOptions = {}): Promise<number | false> {
+    // A stream may fail before the pipeline below listens (during the awaits before it): keep the error
+    // for the pipeline, which reports a stream that already failed, instead of letting it crash the process.
+    if (typeof source !== 'string' && !Buffer.isBuffer(source)) source.on('error', noop);
     const target = this.pathOf(key);
     await fs.mkdir(this.tmpDir, { recursive: true });
     const tmp = path.join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
@@ -171,3 +174,5 @@ export class LocalFileStore implements FileStore {
 function compareBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
+
+function noop(): void {}

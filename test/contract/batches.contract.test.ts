@@ -176,6 +176,50 @@ describe('Batches API', () => {
     expect(stack.upstream.requestCount).toBe(before);
   });
 
+  it('refuses to cancel a failed batch with 409', async () => {
+    const bad = await uploadLines(client, ['{oops']);
+    const created = await client.batches.create({
+      input_file_id: bad.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    expect((await waitForBatch(client, created.id)).batch.status).toBe('failed');
+    const err = await client.batches.cancel(created.id).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.ConflictError);
+    expect((err as InstanceType<typeof OpenAI.ConflictError>).message).toContain(
+      "Cannot cancel a batch with status 'failed'.",
+    );
+  });
+
+  it('gives result files the lifetime of output_expires_after', async () => {
+    const batch = await create({ output_expires_after: { anchor: 'created_at', seconds: 7200 } });
+    const done = (await waitForBatch(client, batch.id)).batch;
+    const output = await client.files.retrieve(done.output_file_id!);
+    expect(output.expires_at).toBe(output.created_at + 7200);
+    const plain = (await waitForBatch(client, (await create()).id)).batch;
+    const defaultOutput = await client.files.retrieve(plain.output_file_id!);
+    expect(defaultOutput.expires_at).toBe(defaultOutput.created_at + 30 * 24 * 3600);
+  });
+
+  it('refuses output_expires_after outside one hour to 30 days', async () => {
+    expect(
+      await badRequest({
+        input_file_id: inputFileId,
+        endpoint: '/v1/completions',
+        completion_window: '24h',
+        output_expires_after: { anchor: 'created_at', seconds: 60 },
+      }),
+    ).toMatchObject({ param: 'output_expires_after.seconds', code: 'integer_below_min_value' });
+    expect(
+      await badRequest({
+        input_file_id: inputFileId,
+        endpoint: '/v1/completions',
+        completion_window: '24h',
+        output_expires_after: { anchor: 'last_active_at', seconds: 3600 },
+      }),
+    ).toMatchObject({ param: 'output_expires_after.anchor', code: 'invalid_value' });
+  });
+
   it('answers unknown routes and wrong methods with the envelope', async () => {
     for (const [method, path] of [
       ['GET', '/v1/nothing'],

@@ -134,6 +134,42 @@ describe('Files API', () => {
     expect((err as InstanceType<typeof OpenAI.NotFoundError>).error).toMatchObject({ type: 'invalid_request_error' });
   });
 
+  it('answers a malformed multipart body with a 400 envelope', async () => {
+    const res = await fetch(`${stack.api.url}/v1/files`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=XYZ' },
+      body: '--XYZ\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.jsonl"\r\n\r\n{}',
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe('invalid_request_error');
+    const missing = await fetch(`${stack.api.url}/v1/files`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data' },
+      body: 'x',
+    });
+    expect(missing.status).toBe(400);
+  });
+
+  it('requires the file and the purpose', async () => {
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    const noFile = await fetch(`${stack.api.url}/v1/files`, { method: 'POST', body: form });
+    expect(noFile.status).toBe(400);
+    expect(((await noFile.json()) as { error: unknown }).error).toMatchObject({
+      param: 'file',
+      code: 'missing_required_parameter',
+    });
+    const noPurpose = new FormData();
+    noPurpose.append('file', new Blob(['{}']), 'a.jsonl');
+    const res = await fetch(`${stack.api.url}/v1/files`, { method: 'POST', body: noPurpose });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: unknown }).error).toMatchObject({
+      param: 'purpose',
+      code: 'missing_required_parameter',
+    });
+  });
+
   it('answers a non-multipart upload with an envelope', async () => {
     const res = await fetch(`${stack.api.url}/v1/files`, {
       method: 'POST',

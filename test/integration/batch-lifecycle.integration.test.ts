@@ -12,6 +12,8 @@ import {
   waitForBatch,
 } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
+import { Client, Connection } from '@temporalio/client';
+import OpenAI from 'openai';
 
 /** Ids of the batches these tests ran, by scenario: their histories are replayed at the end. */
 const finished: Record<string, string> = {};
@@ -145,6 +147,50 @@ describe('a chat completions batch', () => {
     const page = await client.batches.list({ limit: 100 });
     expect(page.data.map((b) => b.id)).toContain(created.id);
     await stack.addWorker();
+  });
+});
+
+describe('a batch past Temporal retention', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(() => stack.stop());
+
+  it('is still retrieved, listed and refused a cancel, from batch.json', async () => {
+    const { client } = stack;
+    const file = await uploadLines(client, [requestLine('r-1', '/v1/chat/completions')]);
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const { batch } = await waitForBatch(client, created.id);
+
+    // What retention does: the closed workflow and its history are deleted from Temporal.
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    try {
+      const temporal = new Client({ connection });
+      await temporal.workflowService.deleteWorkflowExecution({
+        namespace: 'default',
+        workflowExecution: { workflowId: batch.id },
+      });
+      for (;;) {
+        try {
+          await temporal.workflow.getHandle(batch.id).describe();
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await connection.close();
+    }
+
+    expect(await client.batches.retrieve(batch.id)).toEqual(batch);
+    expect((await client.batches.list()).data).toContainEqual(batch);
+    await expect(client.batches.cancel(batch.id)).rejects.toBeInstanceOf(OpenAI.ConflictError);
+    expect((await downloadLines(client, batch.output_file_id!))[0].custom_id).toBe('r-1');
   });
 });
 

@@ -76,12 +76,12 @@ describe('a batch that runs out of time', () => {
       });
     }
 
+    const refused = await client.batches.cancel(batch.id).catch((e: unknown) => e);
+    expect((refused as { status?: number }).status).toBe(409);
+    expect((refused as Error).message).toContain("Cannot cancel a batch with status 'expired'.");
+
     const [delivered] = await receiver.waitForDeliveries(1);
-    const event = await client.webhooks.unwrap(
-      delivered.body,
-      delivered.headers as Record<string, string>,
-      'whsec_c2VjcmV0LWZvci10ZXN0cw==',
-    );
+    const event = await client.webhooks.unwrap(delivered.body, delivered.headers, 'whsec_c2VjcmV0LWZvci10ZXN0cw==');
     expect(event).toMatchObject({ type: 'batch.expired', data: { id: batch.id, status: 'expired' } });
     await receiver.close();
   });

@@ -49,7 +49,7 @@ describe('webhooks', () => {
     expect(await client.batches.retrieve(created.id)).toEqual(batch);
 
     const verifier = new OpenAI({ apiKey: 'unused', webhookSecret: SECRET });
-    const event = await verifier.webhooks.unwrap(delivered.body, delivered.headers as Record<string, string>);
+    const event = await verifier.webhooks.unwrap(delivered.body, delivered.headers);
     expect(event).toMatchObject({ object: 'event', type: 'batch.completed', data: { id: batch.id } });
     expect((event.data as unknown as OpenAI.Batches.Batch).status).toBe('completed');
     expect(event.created_at).toBe(batch.completed_at);
@@ -76,11 +76,7 @@ describe('webhooks', () => {
     const { batch } = await waitForBatch(stack.client, created.id);
     expect(batch.status).toBe('failed');
     const [delivered] = await receiver.waitForDeliveries(1);
-    const event = await stack.client.webhooks.unwrap(
-      delivered.body,
-      delivered.headers as Record<string, string>,
-      SECRET,
-    );
+    const event = await stack.client.webhooks.unwrap(delivered.body, delivered.headers, SECRET);
     expect(event).toMatchObject({ type: 'batch.failed', data: { id: batch.id } });
   });
 
@@ -92,11 +88,7 @@ describe('webhooks', () => {
     const { batch } = await waitForBatch(stack.client, created.id);
     expect(batch.status).toBe('cancelled');
     const [delivered] = await receiver.waitForDeliveries(1);
-    const event = await stack.client.webhooks.unwrap(
-      delivered.body,
-      delivered.headers as Record<string, string>,
-      SECRET,
-    );
+    const event = await stack.client.webhooks.unwrap(delivered.body, delivered.headers, SECRET);
     expect(event.type).toBe('batch.cancelled');
     expect(receiver.received).toHaveLength(1);
   });

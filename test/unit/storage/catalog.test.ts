@@ -133,6 +133,21 @@ describe('Catalog', () => {
     ]);
   });
 
+  it('treats a file past expires_at as gone, and deletes it', async () => {
+    const expired = fileRecord('me');
+    expired.file.expires_at = Math.floor(Date.now() / 1000) - 1;
+    const live = fileRecord('me');
+    live.file.expires_at = Math.floor(Date.now() / 1000) + 3600;
+    await catalog.store.write(`files/${expired.file.id}/content`, 'x');
+    await catalog.putFile(expired);
+    await catalog.putFile(live);
+    const listed = await catalog.listFiles('me', { order: 'asc', limit: 10 });
+    expect(listed.items.map((r) => r.file.id)).toEqual([live.file.id]);
+    expect(await catalog.getFile(expired.file.id)).toBeNull();
+    expect(await catalog.store.list(`files/${expired.file.id}/`)).toEqual([]);
+    expect(await catalog.getFile(live.file.id)).toEqual(live);
+  });
+
   it('refuses ids that are not plain tokens', async () => {
     expect(await catalog.getFile('../batches/x')).toBeNull();
     expect(await catalog.getBatch('a/b')).toBeNull();

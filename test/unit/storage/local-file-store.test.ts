@@ -2,7 +2,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { LocalFileStore } from '../../../storage/local-file-store';
 import { ObjectNotFoundError } from '../../../storage';
 
@@ -59,6 +59,14 @@ describe('LocalFileStore', () => {
     await expect(store.write('broken', failing)).rejects.toThrow('boom');
     expect(await store.stat('broken')).toBeNull();
     expect(await readdir(path.join(dir, '.tmp'))).toEqual([]);
+  });
+
+  it('reports a stream that fails before writing starts, without crashing', async () => {
+    const source = new PassThrough();
+    const writing = store.write('early', source);
+    source.destroy(new Error('failed at once'));
+    await expect(writing).rejects.toThrow('failed at once');
+    expect(await store.stat('early')).toBeNull();
   });
 
   it('lists keys under a prefix in byte order, after a key, up to a limit', async () => {
