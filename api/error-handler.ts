@@ -61,8 +61,9 @@ export function toApiError(err: unknown): ApiError {
     case 'stream.not.readable':
       return new BadRequestError('The request body was not received completely.');
   }
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
-    return new BadRequestError(e.message ?? 'Bad request.');
+  // Express and its parsers mark the client's mistakes with a 4xx status (a URL that does not decode, say).
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new BadRequestError(e.expose || err instanceof URIError ? (e.message ?? 'Bad request.') : 'Bad request.');
   }
   return new InternalServerError('The server had an error while processing your request.');
 }

@@ -148,6 +148,16 @@ describe('Batches API', () => {
     await Promise.all(ids.map((id) => waitForBatch(client, id)));
   });
 
+  it('pages 20 batches by default', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 21; i++) ids.push((await create()).id);
+    const page = await client.batches.list();
+    expect(page.data).toHaveLength(20);
+    expect(page.has_more).toBe(true);
+    expect(page.data.map((b) => b.id)).toEqual(ids.slice(1).reverse());
+    await Promise.all(ids.map((id) => waitForBatch(client, id)));
+  });
+
   it('refuses a limit outside 1..100', async () => {
     const err = await client.batches.list({ limit: 101 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
@@ -228,11 +238,53 @@ describe('Batches API', () => {
     ]) {
       const res = await fetch(`${stack.api.url}${path}`, { method });
       expect(res.status).toBeGreaterThanOrEqual(400);
-      expect(res.status).toBeLessThan(500);
+      // The request is in the message, so a failure names the case.
+      expect(`${method} ${path} → ${res.status}`).toMatch(/ → 4\d\d$/);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       expect(res.headers.get('x-request-id')).toMatch(/^req_/);
       const body = (await res.json()) as { error: Record<string, unknown> };
       expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+    }
+  });
+
+  it('answers client mistakes with 4xx envelopes, never 5xx', async () => {
+    const json = { 'content-type': 'application/json' };
+    const cases: [string, string, Record<string, string>?, string?][] = [
+      ['POST', '/v1/batches', json, '[]'],
+      ['POST', '/v1/batches', json, 'null'],
+      ['POST', '/v1/batches', json, '"text"'],
+      ['POST', '/v1/batches', json, JSON.stringify({ input_file_id: 7, endpoint: 1, completion_window: null })],
+      [
+        'POST',
+        '/v1/batches',
+        json,
+        JSON.stringify({ input_file_id: 'f', endpoint: '/v1/completions', completion_window: '24h', metadata: 'x' }),
+      ],
+      ['POST', '/v1/batches', { 'content-type': 'text/plain' }, 'input_file_id=x'],
+      ['POST', '/v1/batches', json, JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) })],
+      ['GET', '/v1/batches?limit=abc'],
+      ['GET', '/v1/batches?limit=0'],
+      ['GET', '/v1/batches?limit=5&limit=6'],
+      ['GET', '/v1/files?order=sideways'],
+      ['GET', '/v1/files?limit=10001'],
+      ['GET', '/v1/batches/%ZZ'],
+      ['GET', '/v1/files/..%2F..%2Fetc%2Fpasswd'],
+      ['GET', '/v1/files/..%2F..%2Fetc%2Fpasswd/content'],
+      ['DELETE', '/v1/files/file-01J00000000000000000000000'],
+      ['POST', '/v1/batches/batch_01J00000000000000000000000/cancel'],
+    ];
+    for (const [method, path, headers, body] of cases) {
+      const res = await fetch(`${stack.api.url}${path}`, { method, headers, body });
+      const text = await res.text();
+      // The request is in the string, so a failure names the case.
+      expect(`${method} ${path} → ${res.status}`).toMatch(/ → 4\d\d$/);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(Object.keys((JSON.parse(text) as { error: object }).error).sort()).toEqual([
+        'code',
+        'message',
+        'param',
+        'type',
+      ]);
     }
   });
 
