@@ -21,6 +21,17 @@ export class FairLimiter {
     return this.active;
   }
 
+  /** Slots granted at most now. */
+  get currentLimit(): number {
+    return this.limit;
+  }
+
+  /** Changes the number of slots; lowering it lets requests in flight finish, raising it wakes waiters. */
+  setLimit(limit: number): void {
+    this.limit = Math.max(1, Math.floor(limit));
+    this.pump();
+  }
+
   /** Waits for a slot. Rejects with the signal's reason if it aborts first. */
   acquire(key: string, signal?: AbortSignal): Promise<Release> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import type { UpstreamTarget } from '../config';
+import { Aimd } from './aimd';
 import { FairLimiter } from './fair-limiter';
 
 /** The upstream part of the configuration this client needs. */
@@ -39,6 +40,8 @@ export type UpstreamResult =
   | { kind: 'aborted' };
 
 const RETRYABLE_STATUS = new Set([408, 409, 429]);
+/** Answers that mean "too much load": the route's concurrency backs off. */
+const OVERLOAD_STATUS = new Set([429, 503]);
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
@@ -47,6 +50,7 @@ interface Route {
   target: UpstreamTarget;
   agent: Agent;
   limiter: FairLimiter;
+  aimd: Aimd;
 }
 
 /**
@@ -95,6 +99,7 @@ export class UpstreamClient {
         return { kind: 'aborted' };
       }
       let retryAfter: number | null = null;
+      const sentAt = Date.now();
       try {
         const res = await request(url, {
           dispatcher: route.agent,
@@ -110,6 +115,8 @@ export class UpstreamClient {
         const bodyText = await res.body.text();
         const requestId = headerValue(res.headers['x-request-id']) ?? newRequestId();
         last = { kind: 'response', status: res.statusCode, requestId, bodyText };
+        if (OVERLOAD_STATUS.has(res.statusCode)) route.aimd.overload(sentAt);
+        else route.aimd.success();
         if (!RETRYABLE_STATUS.has(res.statusCode) && res.statusCode < 500) return last;
         retryAfter = parseRetryAfter(res.headers);
       } catch (err) {
@@ -130,6 +137,13 @@ export class UpstreamClient {
     return last;
   }
 
+  /** Each upstream's current concurrency limit (it backs off below the configured cap on 429 and 503). */
+  limits(): { baseUrl: string; limit: number; inFlight: number }[] {
+    const all = [...this.routes.values()];
+    if (this.defaultRoute) all.push(this.defaultRoute);
+    return all.map((r) => ({ baseUrl: r.target.baseUrl, limit: r.limiter.currentLimit, inFlight: r.limiter.inFlight }));
+  }
+
   /** Closes every connection pool. */
   async close(): Promise<void> {
     const all = [...this.routes.values()];
@@ -139,10 +153,12 @@ export class UpstreamClient {
 }
 
 function makeRoute(target: UpstreamTarget): Route {
+  const limiter = new FairLimiter(target.maxConcurrency);
   return {
     target,
     agent: new Agent({ connections: target.maxConcurrency, keepAliveTimeout: 30_000, pipelining: 1 }),
-    limiter: new FairLimiter(target.maxConcurrency),
+    limiter,
+    aimd: new Aimd(target.maxConcurrency, (limit) => limiter.setLimit(limit)),
   };
 }
 

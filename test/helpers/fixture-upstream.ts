@@ -33,6 +33,8 @@ export interface FixtureUpstreamOptions {
   retryAfterSeconds?: number;
   /** Seed of the fault generator. */
   seed?: number;
+  /** Requests it serves at once; beyond that it answers 429 with `retry-after-ms: 50`, as an overloaded server. */
+  capacity?: number;
 }
 
 export interface FixtureUpstream {
@@ -48,6 +50,8 @@ export interface FixtureUpstream {
   readonly seen: ReadonlyMap<string, number>;
   /** The headers of the last request. */
   readonly lastHeaders: IncomingMessage['headers'] | null;
+  /** Answers by status code. */
+  readonly statuses: ReadonlyMap<number, number>;
   setOptions(options: Partial<FixtureUpstreamOptions>): void;
   close(): Promise<void>;
 }
@@ -60,6 +64,7 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
   let maxInFlight = 0;
   let lastHeaders: IncomingMessage['headers'] | null = null;
   const seen = new Map<string, number>();
+  const statuses = new Map<number, number>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     requestCount++;
@@ -71,6 +76,10 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
     const kind = url === '/v1/chat/completions' ? 'chat' : url === '/v1/completions' ? 'completion' : null;
     if (req.method !== 'POST' || kind === null) {
       return json(res, 404, errorBody(`Unknown route ${req.method} ${url}`, 'invalid_request_error'));
+    }
+    if (options.capacity !== undefined && inFlight > options.capacity) {
+      res.setHeader('retry-after-ms', '50');
+      return json(res, 429, errorBody('The server is overloaded (fixture capacity).', 'rate_limit_error'));
     }
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       return json(res, 401, errorBody('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
@@ -125,7 +134,10 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
   const server: Server = createServer((req, res) => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
-    res.once('close', () => inFlight--);
+    res.once('close', () => {
+      inFlight--;
+      if (res.headersSent) statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+    });
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) json(res, 500, errorBody(String(err), 'server_error'));
       else res.destroy();
@@ -148,6 +160,7 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
       return maxInFlight;
     },
     seen,
+    statuses,
     get lastHeaders() {
       return lastHeaders;
     },

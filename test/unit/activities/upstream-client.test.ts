@@ -124,6 +124,22 @@ describe('UpstreamClient', () => {
     expect(upstream.maxInFlight).toBe(3);
   });
 
+  it('backs off when the upstream is overloaded, and recovers', async () => {
+    upstream.setOptions({ capacity: 6, latencyMs: 20 });
+    const c = client({ maxAttempts: 20 }, 48);
+    const results = await Promise.all(Array.from({ length: 600 }, (_, i) => send(c, chatBody(`o${i}`))));
+    expect(results.every((r) => r.kind === 'response' && r.status === 200)).toBe(true);
+    const overloads = upstream.statuses.get(429) ?? 0;
+    // Without back-off, 48 requests in flight against a capacity of 6 are mostly refused, over and over,
+    // until their attempts run out; with it the limit settles near the capacity (67 refusals when measured).
+    expect(overloads).toBeLessThan(200);
+    expect(c.limits()[0].limit).toBeLessThanOrEqual(12);
+
+    upstream.setOptions({ capacity: undefined, latencyMs: 0 });
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => send(c, chatBody(`r${i}`))));
+    expect(c.limits()[0].limit).toBe(48);
+  });
+
   it('routes models listed in MODEL_ROUTES to their own upstream', async () => {
     const other = await startFixtureUpstream();
     try {
