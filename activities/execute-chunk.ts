@@ -38,9 +38,12 @@ interface Checkpoint {
 }
 
 /** A segment is flushed once this many lines in a row are finished… */
-const SEGMENT_MAX_LINES = 1000;
-/** …or this long after the last flush, so a crash loses at most a few seconds of a slow chunk. */
-const FLUSH_INTERVAL_MS = 5000;
+const SEGMENT_MAX_LINES = 100;
+/**
+ * …or this long after the last flush. What a crash makes the retry send again is what finished since the
+ * last flush: about this long of the worker's throughput.
+ */
+const FLUSH_INTERVAL_MS = 1000;
 /** Heartbeats go out on a timer too, so a chunk waiting on slow requests is not taken for dead. */
 const HEARTBEAT_INTERVAL_MS = 1000;
 

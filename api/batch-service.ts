@@ -28,6 +28,7 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
     chunkMaxBytes: batchConfig.chunkMaxBytes,
     chunkWindow: batchConfig.chunkWindow,
     maxRequests: batchConfig.maxRequests,
+    chunkHeartbeatTimeoutSeconds: batchConfig.chunkHeartbeatTimeoutSeconds,
   };
 
   /** The current record of a batch the owner may see; throws {@link NotFoundError} otherwise. */

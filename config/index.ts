@@ -49,6 +49,9 @@ const Env = z.object({
   BATCH_CHUNK_MAX_LINES: positiveInt.default(200).describe('most requests in one chunk activity'),
   BATCH_CHUNK_MAX_BYTES: positiveInt.default(4 * 1024 * 1024).describe('most input bytes in one chunk activity'),
   BATCH_CHUNK_WINDOW: positiveInt.default(16).describe('chunk activities in flight per batch'),
+  BATCH_CHUNK_HEARTBEAT_TIMEOUT_SECONDS: positiveInt
+    .default(30)
+    .describe('a chunk whose worker is silent this long is retried on another worker'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100).describe('activities one worker runs at once'),
   WEBHOOK_SECRET: z.string().min(1).optional().describe('whsec_… secret for Standard Webhooks signatures'),
   WEBHOOK_ALLOW_INSECURE: z.stringbool().default(false).describe('allow http:// and private webhook targets'),
@@ -91,6 +94,7 @@ export interface Config {
     chunkMaxLines: number;
     chunkMaxBytes: number;
     chunkWindow: number;
+    chunkHeartbeatTimeoutSeconds: number;
   };
   worker: { maxConcurrentActivities: number };
   webhook: { secret: string | null; allowInsecure: boolean };
@@ -177,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       chunkMaxLines: e.BATCH_CHUNK_MAX_LINES,
       chunkMaxBytes: e.BATCH_CHUNK_MAX_BYTES,
       chunkWindow: e.BATCH_CHUNK_WINDOW,
+      chunkHeartbeatTimeoutSeconds: e.BATCH_CHUNK_HEARTBEAT_TIMEOUT_SECONDS,
     },
     worker: { maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES },
     webhook: { secret: e.WEBHOOK_SECRET ?? null, allowInsecure: e.WEBHOOK_ALLOW_INSECURE },

@@ -9,6 +9,8 @@ export interface StartWorkerOptions {
   temporalAddress: string;
   /** A prebuilt workflow bundle; without one the workflows are bundled from source at start. */
   workflowBundle?: WorkflowBundleOption;
+  /** The name this worker gives itself in histories; Temporal's default is `pid@hostname`. */
+  identity?: string;
 }
 
 export interface RunningWorker {
@@ -31,6 +33,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    ...(options.identity !== undefined ? { identity: options.identity } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) }),

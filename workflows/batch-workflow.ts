@@ -22,13 +22,17 @@ const { validateInputFile, finalizeBatch } = proxyActivities<Activities>({
 });
 
 // A chunk stops by itself at the batch deadline; the heartbeat timeout is what notices a crashed worker,
-// and the retry resumes from the heartbeated watermark. Cancellation waits for the chunk to flush.
-const { executeChunk } = proxyActivities<Activities>({
-  startToCloseTimeout: '48h',
-  heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+// and the retry resumes from the heartbeated watermark. Cancellation waits for the chunk to flush. Chunks
+// go through the task queue, not eagerly to the worker that runs the workflow, so every worker gets some.
+function chunkActivities(heartbeatTimeoutSeconds: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '48h',
+    allowEagerDispatch: false,
+    heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+}
 
 // A webhook is retried with backoff for up to a day; it runs after the batch is terminal and never changes it.
 const { deliverWebhook } = proxyActivities<Activities>({
@@ -49,6 +53,7 @@ const NOT_CANCELLABLE: readonly BatchStatus[] = ['finalizing', 'completed', 'fai
  */
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRecord> {
   const state: BatchRecord = input.record;
+  const { executeChunk } = chunkActivities(input.options.chunkHeartbeatTimeoutSeconds ?? 30);
   const { batch } = state;
   const deadlineMs = (batch.expires_at ?? batch.created_at + 86_400) * 1000;
   let cancelRequested = false;

@@ -64,7 +64,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   );
   const workers: RunningWorker[] = [];
   const addWorker = async () => {
-    const w = await startWorker(config, { temporalAddress: address, workflowBundle: { codePath: bundlePath } });
+    const w = await startWorker(config, {
+      temporalAddress: address,
+      workflowBundle: { codePath: bundlePath },
+      identity: `test-worker-${workers.length + 1}@${process.pid}`,
+    });
     workers.push(w);
     return w;
   };

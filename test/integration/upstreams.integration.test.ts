@@ -1,0 +1,125 @@
+/**
+ * Pins how batches treat their upstreams: injected faults (500s, 429s with Retry-After, connection resets,
+ * slow bodies) end every request as a 200 line or an error line with its reason, none lost and none twice;
+ * MODEL_ROUTES sends each line to the upstream serving its model under that upstream's own cap; and two
+ * workers on one task queue share the chunks of a batch.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { downloadLines, requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
+import type { TestStack } from '../helpers/stack';
+import { startFixtureUpstream } from '../helpers/fixture-upstream';
+import type { FixtureUpstream } from '../helpers/fixture-upstream';
+
+jest.setTimeout(180_000);
+
+async function runBatch(stack: TestStack, lines: Record<string, unknown>[]) {
+  const file = await uploadLines(stack.client, lines);
+  const created = await stack.client.batches.create({
+    input_file_id: file.id,
+    endpoint: '/v1/chat/completions',
+    completion_window: '24h',
+  });
+  const { batch } = await waitForBatch(stack.client, created.id, { timeoutMs: 150_000 });
+  const output = batch.output_file_id ? await downloadLines(stack.client, batch.output_file_id) : [];
+  const errors = batch.error_file_id ? await downloadLines(stack.client, batch.error_file_id) : [];
+  return { batch, output, errors };
+}
+
+describe('an unreliable upstream', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({
+      upstream: {
+        latencyMs: 5,
+        faults: { status500: 0.1, status429: 0.05, reset: 0.01, slowBody: 0.02 },
+        retryAfterSeconds: 1,
+        seed: 7,
+      },
+      env: { UPSTREAM_MAX_CONCURRENCY: '16' },
+    });
+  });
+  afterAll(() => stack.stop());
+
+  it('ends every request once, as a 200 line or an error line with its reason', async () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => requestLine(`f-${i}`, '/v1/chat/completions'));
+    const { batch, output, errors } = await runBatch(stack, lines);
+    expect(batch.status).toBe('completed');
+    const ids = [...output, ...errors].map((l) => l.custom_id);
+    expect(ids.sort()).toEqual(lines.map((l) => l.custom_id).sort());
+    expect(batch.request_counts).toEqual({ total: 2000, completed: output.length, failed: errors.length });
+    expect(output.every((l) => l.response.status_code === 200 && l.error === null)).toBe(true);
+    for (const line of errors) {
+      // An upstream answer after the last retry, or a reason the request got none.
+      expect(line.response?.status_code ?? line.error?.code).toBeTruthy();
+    }
+    const faults = stack.upstream.requestCount - 2000;
+    console.log(`2000 requests, ${faults} retried faults, ${errors.length} error lines`);
+    expect(faults).toBeGreaterThan(200);
+  });
+});
+
+describe('MODEL_ROUTES', () => {
+  let stack: TestStack;
+  let special: FixtureUpstream;
+  beforeAll(async () => {
+    special = await startFixtureUpstream({ latencyMs: 30 });
+    stack = await startTestStack({
+      upstream: { latencyMs: 5 },
+      env: {
+        UPSTREAM_MAX_CONCURRENCY: '32',
+        MODEL_ROUTES: JSON.stringify({ 'special-model': { baseUrl: special.baseUrl, maxConcurrency: 2 } }),
+      },
+    });
+  });
+  afterAll(async () => {
+    await stack.stop();
+    await special.close();
+  });
+
+  it('sends each line to the upstream of its model, under that upstream own cap', async () => {
+    const lines = Array.from({ length: 200 }, (_, i) =>
+      requestLine(`m-${i}`, '/v1/chat/completions', {}, i % 4 === 0 ? 'special-model' : 'fixture-model'),
+    );
+    const { batch, output } = await runBatch(stack, lines);
+    expect(batch.request_counts).toEqual({ total: 200, completed: 200, failed: 0 });
+    expect(special.requestCount).toBe(50);
+    expect(stack.upstream.requestCount).toBe(150);
+    expect(special.maxInFlight).toBeLessThanOrEqual(2);
+    expect(stack.upstream.maxInFlight).toBeGreaterThan(2);
+    const models = new Map(output.map((l) => [l.custom_id, l.response.body.model]));
+    expect(models.get('m-4')).toBe('special-model');
+    expect(models.get('m-5')).toBe('fixture-model');
+  });
+});
+
+describe('two workers on one task queue', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ upstream: { latencyMs: 10 }, env: { UPSTREAM_MAX_CONCURRENCY: '8' } });
+    await stack.addWorker();
+  });
+  afterAll(() => stack.stop());
+
+  it('share the chunks of a batch', async () => {
+    const lines = Array.from({ length: 1000 }, (_, i) => requestLine(`s-${i}`, '/v1/chat/completions'));
+    const { batch } = await runBatch(stack, lines);
+    expect(batch.request_counts).toEqual({ total: 1000, completed: 1000, failed: 0 });
+
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    try {
+      const history = await new Client({ connection }).workflow.getHandle(batch.id).fetchHistory();
+      const byWorker = new Map<string, number>();
+      for (const event of history.events ?? []) {
+        if (event.eventType !== temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) continue;
+        const identity = event.activityTaskStartedEventAttributes?.identity ?? '?';
+        byWorker.set(identity, (byWorker.get(identity) ?? 0) + 1);
+      }
+      console.log('activities started per worker:', Object.fromEntries(byWorker));
+      expect(byWorker.size).toBe(2);
+      expect(Math.min(...byWorker.values())).toBeGreaterThan(5);
+    } finally {
+      await connection.close();
+    }
+  });
+});
