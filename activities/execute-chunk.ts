@@ -7,7 +7,7 @@ import type { FileStore } from '../storage';
 import { batchRequestId, keys, ObjectNotFoundError, writeJson } from '../storage';
 import { isBlank, readLines } from './line-reader';
 import type { ManifestCache, SegmentRecord } from './manifest';
-import type { RequestLine } from './request-line';
+import { scanRequestLine } from './json-scan';
 import { errorLine, parseUpstreamBody, responseLine, usageOf } from './result-lines';
 import type { UpstreamClient } from './upstream-client';
 
@@ -38,7 +38,7 @@ interface Checkpoint {
 }
 
 /** A segment is flushed once this many lines in a row are finished… */
-const SEGMENT_MAX_LINES = 100;
+const SEGMENT_MAX_LINES = 500;
 /**
  * …or this long after the last flush. What a crash makes the retry send again is what finished since the
  * last flush: about this long of the worker's throughput.
@@ -49,11 +49,11 @@ const HEARTBEAT_INTERVAL_MS = 1000;
 
 type LineResult = { ok: true; text: string; usage: BatchUsage } | { ok: false; text: string };
 
-interface PendingLine {
-  index: number;
-  end: number;
-  text: string;
-}
+/** What a position holds once its line is in a segment: the text is no longer needed. */
+const FLUSHED: LineResult = { ok: false, text: '' };
+
+/** setTimeout's longest delay (about 24.8 days); a longer window is cut short by the workflow's timer anyway. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type StopReason = 'deadline' | 'cancelled' | 'shutdown' | 'unreachable' | 'error';
 
@@ -102,57 +102,76 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
     if (cp.nextLine >= endLine) return output(true);
     if (Date.now() >= input.deadlineMs) return output(false);
 
-    const lines = await loadLines(store, input.inputFileId, cp, chunk.end);
-    if (cp.nextLine + lines.length !== endLine) {
-      throw ApplicationFailure.nonRetryable(
-        `Chunk ${chunkIndex} holds ${lines.length} lines from line ${cp.nextLine}, the manifest says ${endLine - cp.nextLine}`,
-        FailureType.CorruptBatchState,
-      );
-    }
-
-    const results = new Array<LineResult | undefined>(lines.length);
-    let committed = 0; // lines[0, committed) are flushed
-    let ready = 0; // lines[0, ready) have results
+    // Lines are read as the loops below take them, never the whole chunk at once: a line's text lives only
+    // until it is sent, so a chunk holds little beyond its requests in flight.
+    const base = cp.nextLine;
+    const total = endLine - base;
+    const source = requestLines(store, input.inputFileId, cp, chunk.end);
+    const ends: number[] = []; // byte offset just past each line taken so far, by position
+    const results = new Array<LineResult | undefined>(total);
+    let taken = 0;
+    let committed = 0; // positions [0, committed) are flushed
+    let ready = 0; // positions [0, ready) have results
     let lastFlush = Date.now();
     let flushing: Promise<void> = Promise.resolve();
     let stopReason: StopReason | null = null;
     let stopError: unknown = null;
     const stop = new AbortController();
-    // Every line in flight listens on this one signal: hundreds of listeners are expected, not a leak.
+    // Every request in flight listens on this one signal (at most the upstream's concurrency at once).
     setMaxListeners(0, stop.signal);
     const stopWith = (reason: StopReason) => {
       stopReason ??= reason;
       stop.abort();
     };
 
-    /** Writes lines[committed, upTo) as one segment; with `final`, lines without a result are skipped. */
+    /** Writes positions [committed, upTo) as one segment; with `final`, lines without a result are skipped. */
     const flush = (upTo: number, final = false): Promise<void> => {
       flushing = flushing.then(async () => {
         if (upTo <= committed) return;
-        const from = committed;
-        const segment = await writeSegment(store, batchId, chunkIndex, lines, results, from, upTo, final);
+        const segment = await writeSegment(store, batchId, chunkIndex, base, results, committed, upTo, final);
+        for (let i = committed; i < upTo; i++) results[i] = FLUSHED;
         committed = upTo;
         cp = {
           nextLine: segment.end,
-          nextByte: lines[upTo - 1].end,
+          // A final segment may cover lines never read; it is the chunk's last, so its end is the chunk's.
+          nextByte: ends[upTo - 1] ?? chunk.end,
           completed: cp.completed + segment.completed,
           failed: cp.failed + segment.failed,
-          usage: addUsage(structuredClone(cp.usage), segment.usage),
+          usage: addUsage(addUsage(emptyUsage(), cp.usage), segment.usage),
         };
         ctx.heartbeat(cp);
       });
       return flushing;
     };
 
-    const runLine = async (i: number): Promise<void> => {
-      const line = lines[i];
-      const request = JSON.parse(line.text) as RequestLine;
-      const id = batchRequestId(batchId, line.index);
+    /** Starts a flush when one is due and none is running (a running one re-checks when it ends). */
+    let flushRunning = false;
+    const maybeFlush = (): void => {
+      if (flushRunning || stopReason !== null || ready <= committed) return;
+      if (ready - committed < SEGMENT_MAX_LINES && Date.now() - lastFlush < FLUSH_INTERVAL_MS) return;
+      flushRunning = true;
+      lastFlush = Date.now();
+      flush(ready).then(
+        () => {
+          flushRunning = false;
+          maybeFlush();
+        },
+        (err: unknown) => {
+          stopError = err;
+          stopWith('error');
+        },
+      );
+    };
+
+    const runLine = async (i: number, text: string): Promise<void> => {
+      const request = scanRequestLine(text);
+      const id = batchRequestId(batchId, base + i);
       const res = await upstream.send({
-        model: request.body.model,
+        model: request.model,
         url: request.url,
-        body: JSON.stringify(request.body),
+        body: request.bodyText,
         fairnessKey: batchId,
+        priority: chunkIndex,
         deadlineMs: input.deadlineMs,
         signal: stop.signal,
       });
@@ -163,57 +182,73 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
           stopWith('unreachable');
           return;
         case 'failure':
-          results[i] = { ok: false, text: errorLine(id, request.custom_id, res.code, res.message) };
+          results[i] = { ok: false, text: errorLine(id, request.customId, res.code, res.message) };
           break;
         case 'response': {
           const { body, json } = parseUpstreamBody(res.bodyText, res.status);
-          const text = responseLine(id, request.custom_id, res.status, res.requestId, res.bodyText, body);
+          const line = responseLine(id, request.customId, res.status, res.requestId, res.bodyText, body);
           const ok = json && res.status >= 200 && res.status < 300;
-          results[i] = ok ? { ok: true, text, usage: usageOf(body) } : { ok: false, text };
+          results[i] = ok ? { ok: true, text: line, usage: usageOf(body) } : { ok: false, text: line };
           break;
         }
       }
-      while (ready < lines.length && results[ready] !== undefined) ready++;
-      const due = ready - committed >= SEGMENT_MAX_LINES || Date.now() - lastFlush >= FLUSH_INTERVAL_MS;
-      if (due && ready > committed && stopReason === null) {
-        lastFlush = Date.now();
-        void flush(ready).catch((err: unknown) => {
-          stopError = err;
-          stopWith('error');
-        });
-      }
+      while (ready < total && results[ready] !== undefined) ready++;
+      maybeFlush();
     };
 
     const onCancel = () => stopWith(ctx.cancellationDetails?.cancelRequested ? 'cancelled' : 'shutdown');
     ctx.cancellationSignal.addEventListener('abort', onCancel);
-    const deadlineTimer = setTimeout(() => stopWith('deadline'), Math.max(0, input.deadlineMs - Date.now()));
-    const heartbeatTimer = setInterval(() => ctx.heartbeat(cp), HEARTBEAT_INTERVAL_MS);
+    const deadlineTimer = setTimeout(() => stopWith('deadline'), Math.min(MAX_TIMER_MS, input.deadlineMs - Date.now()));
+    // The timer also flushes what finished while the rest of the chunk waits on slow requests.
+    const heartbeatTimer = setInterval(() => {
+      maybeFlush();
+      ctx.heartbeat(cp);
+    }, HEARTBEAT_INTERVAL_MS);
     ctx.heartbeat(cp);
     try {
-      await Promise.all(
-        lines.map((_, i) =>
-          runLine(i).catch((err: unknown) => {
+      // As many loops as the upstream may serve at once take lines in order, so finished lines form a
+      // contiguous prefix that flushes early.
+      const loop = async (): Promise<void> => {
+        while (stopReason === null) {
+          const item = await source.next();
+          if (item.done === true) return;
+          const i = taken++;
+          ends[i] = item.value.end;
+          await runLine(i, item.value.text).catch((err: unknown) => {
             stopError ??= err;
             stopWith('error');
-          }),
-        ),
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(total, upstream.maxConcurrency) }, loop)).catch(
+        (err: unknown) => {
+          stopError ??= err;
+          stopWith('error');
+        },
       );
     } finally {
       clearTimeout(deadlineTimer);
       clearInterval(heartbeatTimer);
       ctx.cancellationSignal.removeEventListener('abort', onCancel);
+      await source.return(undefined);
     }
     await flushing.catch(() => undefined);
+    if (stopReason === null && taken !== total) {
+      throw ApplicationFailure.nonRetryable(
+        `Chunk ${chunkIndex} holds ${taken} lines from line ${base}, the manifest says ${total}`,
+        FailureType.CorruptBatchState,
+      );
+    }
 
     switch (stopReason as StopReason | null) {
       case null:
-        await flush(lines.length);
+        await flush(total);
         return output(true);
       case 'deadline':
-        await flush(lines.length, true);
+        await flush(total, true);
         return output(false);
       case 'cancelled':
-        await flush(lines.length, true);
+        await flush(total, true);
         throw new CancelledFailure('The batch was cancelled');
       case 'unreachable':
         await flush(ready);
@@ -232,7 +267,13 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
   };
 }
 
-async function loadLines(store: FileStore, fileId: string, cp: Checkpoint, end: number): Promise<PendingLine[]> {
+/** The request lines of a chunk from the checkpoint on, read lazily. */
+async function* requestLines(
+  store: FileStore,
+  fileId: string,
+  cp: Checkpoint,
+  end: number,
+): AsyncGenerator<{ end: number; text: string }> {
   let stream;
   try {
     stream = await store.createReadStream(keys.fileContent(fileId), { start: cp.nextByte, end });
@@ -242,20 +283,20 @@ async function loadLines(store: FileStore, fileId: string, cp: Checkpoint, end: 
     }
     throw err;
   }
-  const lines: PendingLine[] = [];
-  let index = cp.nextLine;
-  for await (const raw of readLines(stream, cp.nextByte)) {
-    if (isBlank(raw.bytes)) continue;
-    lines.push({ index: index++, end: raw.end, text: raw.bytes.toString('utf8') });
+  try {
+    for await (const raw of readLines(stream, cp.nextByte)) {
+      if (!isBlank(raw.bytes)) yield { end: raw.end, text: raw.bytes.toString('utf8') };
+    }
+  } finally {
+    stream.destroy();
   }
-  return lines;
 }
 
 async function writeSegment(
   store: FileStore,
   batchId: string,
   chunkIndex: number,
-  lines: PendingLine[],
+  base: number,
   results: (LineResult | undefined)[],
   from: number,
   to: number,
@@ -268,8 +309,8 @@ async function writeSegment(
   for (let i = from; i < to; i++) {
     const r = results[i];
     if (r === undefined) {
-      if (!final) throw new Error(`Line ${lines[i].index} has no result yet`);
-      skipped.push(lines[i].index);
+      if (!final) throw new Error(`Line ${base + i} has no result yet`);
+      skipped.push(base + i);
     } else if (r.ok) {
       out.push(r.text);
       addUsage(usage, r.usage);
@@ -277,10 +318,10 @@ async function writeSegment(
       err.push(r.text);
     }
   }
-  const start = lines[from].index;
+  const start = base + from;
   const record: SegmentRecord = {
     start,
-    end: lines[to - 1].index + 1,
+    end: base + to,
     completed: out.length,
     failed: err.length,
     usage,

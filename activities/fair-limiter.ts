@@ -2,17 +2,75 @@
 export type Release = () => void;
 
 interface Waiter {
+  priority: number;
+  seq: number;
+  /** Set when the waiter gave up (its signal aborted): it is skipped, not searched for and removed. */
+  gone: boolean;
   grant: (release: Release) => void;
+}
+
+/** The waiters of one key, lowest priority first, then first come first served. */
+class WaiterHeap {
+  private readonly items: Waiter[] = [];
+  /** Waiters that have not given up. */
+  live = 0;
+
+  push(w: Waiter): void {
+    const a = this.items;
+    a.push(w);
+    this.live++;
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(a[i], a[p])) break;
+      [a[i], a[p]] = [a[p], a[i]];
+      i = p;
+    }
+  }
+
+  /** The first waiter that has not given up, or undefined. */
+  pop(): Waiter | undefined {
+    for (;;) {
+      const a = this.items;
+      if (a.length === 0) return undefined;
+      const top = a[0];
+      const last = a.pop() as Waiter;
+      if (a.length > 0) {
+        a[0] = last;
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let m = i;
+          if (l < a.length && before(a[l], a[m])) m = l;
+          if (r < a.length && before(a[r], a[m])) m = r;
+          if (m === i) break;
+          [a[i], a[m]] = [a[m], a[i]];
+          i = m;
+        }
+      }
+      if (!top.gone) {
+        this.live--;
+        return top;
+      }
+    }
+  }
+}
+
+function before(a: Waiter, b: Waiter): boolean {
+  return a.priority < b.priority || (a.priority === b.priority && a.seq < b.seq);
 }
 
 /**
  * A counting semaphore shared by every batch a worker runs. Waiters queue per key (the batch id) and slots
- * are granted round-robin across keys, so a batch that queued thousands of requests cannot starve one
- * that arrived later.
+ * are granted round-robin across keys, so a batch that queued thousands of requests cannot starve one that
+ * arrived later. Within a key, the lowest priority (the chunk index) goes first: a batch finishes its
+ * chunks one after another rather than all at once at the end, so its progress moves steadily.
  */
 export class FairLimiter {
   private active = 0;
-  private readonly queues = new Map<string, Waiter[]>();
+  private seq = 0;
+  private readonly queues = new Map<string, WaiterHeap>();
 
   constructor(private limit: number) {}
 
@@ -33,32 +91,35 @@ export class FairLimiter {
   }
 
   /** Waits for a slot. Rejects with the signal's reason if it aborts first. */
-  acquire(key: string, signal?: AbortSignal): Promise<Release> {
+  acquire(key: string, signal?: AbortSignal, priority = 0): Promise<Release> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (this.active < this.limit && this.queues.size === 0) {
       this.active++;
       return Promise.resolve(this.releaser());
     }
     return new Promise<Release>((resolve, reject) => {
+      const onAbort = () => {
+        waiter.gone = true;
+        const heap = this.queues.get(key);
+        if (heap !== undefined && --heap.live === 0) this.queues.delete(key);
+        reject(abortReason(signal as AbortSignal));
+      };
       const waiter: Waiter = {
+        priority,
+        seq: this.seq++,
+        gone: false,
         grant: (release) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(release);
         },
       };
-      const onAbort = () => {
-        const queue = this.queues.get(key);
-        const i = queue ? queue.indexOf(waiter) : -1;
-        if (queue && i >= 0) {
-          queue.splice(i, 1);
-          if (queue.length === 0) this.queues.delete(key);
-        }
-        reject(abortReason(signal as AbortSignal));
-      };
       signal?.addEventListener('abort', onAbort, { once: true });
-      const queue = this.queues.get(key);
-      if (queue) queue.push(waiter);
-      else this.queues.set(key, [waiter]);
+      let heap = this.queues.get(key);
+      if (heap === undefined) {
+        heap = new WaiterHeap();
+        this.queues.set(key, heap);
+      }
+      heap.push(waiter);
     });
   }
 
@@ -75,10 +136,11 @@ export class FairLimiter {
   private pump(): void {
     while (this.active < this.limit && this.queues.size > 0) {
       // Map iteration follows insertion order; re-inserting a key moves it to the back: round-robin.
-      const [key, queue] = this.queues.entries().next().value as [string, Waiter[]];
-      const waiter = queue.shift() as Waiter;
+      const [key, heap] = this.queues.entries().next().value as [string, WaiterHeap];
+      const waiter = heap.pop();
       this.queues.delete(key);
-      if (queue.length > 0) this.queues.set(key, queue);
+      if (heap.live > 0) this.queues.set(key, heap);
+      if (waiter === undefined) continue;
       this.active++;
       waiter.grant(this.releaser());
     }

@@ -22,9 +22,15 @@ export interface UpstreamRequest {
   body: string;
   /** Who is waiting (the batch id): slots are shared fairly between keys. */
   fairnessKey: string;
+  /** Among requests of one key, lower goes first (the chunk index). */
+  priority?: number;
   /** No attempt starts, and no backoff waits, past this time (epoch ms). */
   deadlineMs: number;
-  /** Aborts the request (cancel, deadline, shutdown): the result is then `aborted`. */
+  /**
+   * Aborts the request (cancel, deadline, shutdown): the result is then `aborted`. Each request in flight
+   * listens on it, and EventTarget removes listeners in O(listeners): share one signal among a bounded
+   * number of requests (a chunk sends at most the upstream's concurrency at once), not among thousands.
+   */
   signal: AbortSignal;
 }
 
@@ -89,12 +95,22 @@ export class UpstreamClient {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (route.target.apiKey) headers.authorization = `Bearer ${route.target.apiKey}`;
 
+    return this.attempts(req, route, url, headers, req.signal);
+  }
+
+  private async attempts(
+    req: UpstreamRequest,
+    route: Route,
+    url: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<UpstreamResult> {
     let last: UpstreamResult = { kind: 'failure', code: 'request_timeout', message: 'The request was not sent.' };
     for (let attempt = 1; attempt <= this.config.maxAttempts; attempt++) {
-      if (req.signal.aborted) return { kind: 'aborted' };
+      if (signal.aborted) return { kind: 'aborted' };
       let release;
       try {
-        release = await route.limiter.acquire(req.fairnessKey, req.signal);
+        release = await route.limiter.acquire(req.fairnessKey, signal, req.priority);
       } catch {
         return { kind: 'aborted' };
       }
@@ -108,7 +124,7 @@ export class UpstreamClient {
           body: req.body,
           // undici's own timeouts bound the wait for the answer and each pause in its body; a non-streaming
           // completion sends its headers only when generation is done.
-          signal: req.signal,
+          signal: signal,
           headersTimeout: this.config.timeoutMs,
           bodyTimeout: this.config.timeoutMs,
         });
@@ -120,7 +136,7 @@ export class UpstreamClient {
         if (!RETRYABLE_STATUS.has(res.statusCode) && res.statusCode < 500) return last;
         retryAfter = parseRetryAfter(res.headers);
       } catch (err) {
-        if (req.signal.aborted) return { kind: 'aborted' };
+        if (signal.aborted) return { kind: 'aborted' };
         last = classifyError(err);
       } finally {
         release();
@@ -129,12 +145,19 @@ export class UpstreamClient {
       const delay = retryAfter ?? backoff(attempt);
       if (Date.now() + delay >= req.deadlineMs) break;
       try {
-        await sleep(delay, undefined, { signal: req.signal });
+        await sleep(delay, undefined, { signal: signal });
       } catch {
         return { kind: 'aborted' };
       }
     }
     return last;
+  }
+
+  /** The most requests any one upstream may have in flight. */
+  get maxConcurrency(): number {
+    let max = this.defaultRoute?.target.maxConcurrency ?? 1;
+    for (const r of this.routes.values()) max = Math.max(max, r.target.maxConcurrency);
+    return max;
   }
 
   /** Each upstream's current concurrency limit (it backs off below the configured cap on 429 and 503). */

@@ -1,55 +1,191 @@
 /**
- * `npm run bench`: a batch through the whole stack against a plain concurrent client, in the same run.
+ * `npm run bench`: the figures of BENCHMARKS.md, each against a baseline measured in the same run.
  *
- * Both send the same lines to the same fixture upstream (zero latency) with the same concurrency, and both
- * write the results as JSONL. Printed: wall times, their ratio, throughput, the batch's Temporal history
- * length and peak memory. Environment knobs: BENCH_REQUESTS (default 5000), BENCH_CONCURRENCY (64).
+ * Every part runs as its own process, as in production: the Temporal dev server, the fixture upstream,
+ * the API (`start:api`) and the worker(s) (`start:worker`); this process is only the client. Scenarios
+ * (BENCH_SCENARIOS, comma-separated; default all):
+ * - throughput: a BENCH_REQUESTS-line batch (default 50,000) against a zero-latency upstream with
+ *   UPSTREAM_MAX_CONCURRENCY=64, from create to completed, against a plain client with 64 requests in
+ *   flight sending the same lines to the same upstream and writing the same JSONL; history length.
+ * - memory: a 50,000-line, ~200 MB file: upload, validation speed, the batch, the download; peak RSS of
+ *   the API and of the worker (VmHWM).
+ * - concurrent: three batches at once; the progress of each over time.
+ * - workers: two worker processes on one task queue; how the chunks of one batch were split.
+ * BENCH_ENV (JSON) adds environment variables to the API and worker processes, to try settings.
  */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import OpenAI, { toFile } from 'openai';
+import { temporal } from '@temporalio/proto';
+import OpenAI from 'openai';
 import { Agent, request } from 'undici';
-import { startApiServer } from '../api/server';
-import { loadConfig } from '../config';
 import { startTemporalDevServer } from '../standalone/temporal-dev-server';
-import { startWorker } from '../worker/worker';
-import { startFixtureUpstream } from '../test/helpers/fixture-upstream';
+import type { RunningDevServer } from '../standalone/temporal-dev-server';
 import { freePort } from '../test/helpers/ports';
-import { quietTemporalRuntime } from '../test/helpers/runtime';
 
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 5000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const ROOT = path.resolve(__dirname, '..');
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 50_000);
+const CONCURRENCY = 64;
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'throughput,memory,concurrent,workers').split(',');
+const TERMINAL = ['completed', 'failed', 'expired', 'cancelled'];
+const EXTRA_ENV = JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>;
 
-let peakRss = 0;
-const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-
-function inputLines(): string[] {
-  return Array.from({ length: REQUESTS }, (_, i) =>
-    JSON.stringify({
-      custom_id: `bench-${i}`,
-      method: 'POST',
-      url: '/v1/chat/completions',
-      body: { model: 'bench-model', messages: [{ role: 'user', content: `Say something about the number ${i}.` }] },
-    }),
-  );
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  /** Peak resident memory of the process so far (VmHWM), in MiB. */
+  peakRssMiB: () => Promise<number>;
+  stop: () => Promise<void>;
 }
 
-/** The baseline: what a user would write without us — N requests, CONCURRENCY in flight, results to JSONL. */
-async function plainClient(baseUrl: string, lines: string[], outFile: string): Promise<number> {
+function startProcess(args: string[], env: Record<string, string>, ready: RegExp): Promise<Proc> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const proc: Proc = {
+    child,
+    output: () => output,
+    async peakRssMiB() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (ready.test(output)) resolve(proc);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}):\n${output}`)));
+  });
+}
+
+interface Stack {
+  temporal: RunningDevServer;
+  upstreamUrl: string;
+  dataDir: string;
+  apiUrl: string;
+  api: Proc;
+  workers: Proc[];
+  upstream: Proc;
+  stop(): Promise<void>;
+}
+
+async function startStack(workerCount: number, env: Record<string, string> = {}): Promise<Stack> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'batch-bench-'));
+  const temporalServer = await startTemporalDevServer({
+    cliPath: process.env.TEMPORAL_CLI_PATH ?? null,
+    port: await freePort(),
+    uiPort: null,
+    dbFile: null,
+    namespace: 'default',
+  });
+  const upstreamPort = await freePort();
+  const upstream = await startProcess(
+    ['--import', 'tsx', 'test/helpers/fixture-upstream-cli.ts'],
+    { FIXTURE_PORT: String(upstreamPort) },
+    /Fixture upstream/,
+  );
+  const upstreamUrl = `http://127.0.0.1:${upstreamPort}/v1`;
+  const apiPort = await freePort();
+  const common = {
+    DATA_DIR: dataDir,
+    TEMPORAL_ADDRESS: temporalServer.address,
+    UPSTREAM_BASE_URL: upstreamUrl,
+    UPSTREAM_MAX_CONCURRENCY: String(CONCURRENCY),
+    ...EXTRA_ENV,
+    ...env,
+  };
+  const workers: Proc[] = [];
+  for (let i = 0; i < workerCount; i++) {
+    workers.push(await startProcess(['scripts/launch.js', 'worker'], common, /Worker polling/));
+  }
+  const api = await startProcess(
+    ['scripts/launch.js', 'api'],
+    { ...common, PORT: String(apiPort), AUTH_DISABLED: 'true' },
+    /API listening/,
+  );
+  return {
+    temporal: temporalServer,
+    upstreamUrl,
+    dataDir,
+    apiUrl: `http://127.0.0.1:${apiPort}/v1`,
+    api,
+    workers,
+    upstream,
+    async stop() {
+      await api.stop();
+      await Promise.all(workers.map((w) => w.stop()));
+      await upstream.stop();
+      await temporalServer.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Small chat requests, as in most batches. */
+function smallLine(i: number): string {
+  return JSON.stringify({
+    custom_id: `bench-${i}`,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'bench-model', messages: [{ role: 'user', content: `Say something about the number ${i}.` }] },
+  });
+}
+
+/** ~4 KB chat requests: 50,000 of them make the ~200 MB file of OpenAI's limit. */
+function bigLine(i: number): string {
+  const filler = 'lorem ipsum dolor sit amet '.repeat(150).slice(0, 4000);
+  return JSON.stringify({
+    custom_id: `big-${i}`,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'bench-model', messages: [{ role: 'user', content: `${i} ${filler}` }] },
+  });
+}
+
+/** Writes a JSONL file line by line (never whole in memory) and returns its path and size. */
+async function writeInput(dir: string, name: string, count: number, line: (i: number) => string) {
+  const file = path.join(dir, name);
+  await pipeline(
+    Readable.from(
+      (function* () {
+        for (let i = 0; i < count; i++) yield `${line(i)}\n`;
+      })(),
+    ),
+    createWriteStream(file),
+  );
+  return { file, bytes: (await stat(file)).size };
+}
+
+/** The baseline: what a user would write without us — the lines, 64 in flight, results to a JSONL file. */
+async function plainClient(upstreamUrl: string, inputFile: string, outFile: string): Promise<number> {
+  const lines = (await readFile(inputFile, 'utf8')).split('\n').filter(Boolean);
   const agent = new Agent({ connections: CONCURRENCY, pipelining: 1 });
   const out = createWriteStream(outFile);
+  let draining: Promise<void> | null = null;
   const started = performance.now();
   let next = 0;
-  let draining: Promise<void> | null = null;
-  const workerLoop = async () => {
+  const loop = async () => {
     while (next < lines.length) {
       const line = JSON.parse(lines[next++]) as { custom_id: string; body: unknown };
-      const res = await request(`${baseUrl}/chat/completions`, {
+      const res = await request(`${upstreamUrl}/chat/completions`, {
         dispatcher: agent,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -65,7 +201,7 @@ async function plainClient(baseUrl: string, lines: string[], outFile: string): P
       }
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, workerLoop));
+  await Promise.all(Array.from({ length: CONCURRENCY }, loop));
   out.end();
   await once(out, 'finish');
   const elapsed = performance.now() - started;
@@ -73,103 +209,175 @@ async function plainClient(baseUrl: string, lines: string[], outFile: string): P
   return elapsed;
 }
 
-async function main() {
-  quietTemporalRuntime();
-  const work = await mkdtemp(path.join(os.tmpdir(), 'batch-bench-'));
-  const upstream = await startFixtureUpstream();
-  const temporal = await startTemporalDevServer({
-    cliPath: process.env.TEMPORAL_CLI_PATH ?? null,
-    port: await freePort(),
-    uiPort: null,
-    dbFile: null,
-    namespace: 'default',
-  });
-  const lines = inputLines();
-  const inputBytes = Buffer.byteLength(lines.join('\n') + '\n');
-  console.log(
-    `Requests: ${REQUESTS} (${(inputBytes / 1e6).toFixed(1)} MB), concurrency ${CONCURRENCY}, upstream latency 0 ms`,
-  );
+async function uploadFile(client: OpenAI, file: string) {
+  const { toFile } = await import('openai');
+  const { createReadStream } = await import('node:fs');
+  return client.files.create({ file: await toFile(createReadStream(file), path.basename(file)), purpose: 'batch' });
+}
 
-  const baselineMs = await plainClient(upstream.baseUrl, lines, path.join(work, 'baseline.jsonl'));
-  const baselineBytes = (await readFile(path.join(work, 'baseline.jsonl'))).length;
-
-  const config = loadConfig(
-    {
-      DATA_DIR: work,
-      PORT: '0',
-      TEMPORAL_ADDRESS: temporal.address,
-      UPSTREAM_BASE_URL: upstream.baseUrl,
-      UPSTREAM_MAX_CONCURRENCY: String(CONCURRENCY),
-    },
-    'standalone',
-  );
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
-  });
-  const bundlePath = path.join(work, 'bundle.js');
-  await writeFile(bundlePath, bundle.code);
-  const worker = await startWorker(config, {
-    temporalAddress: temporal.address,
-    workflowBundle: { codePath: bundlePath },
-  });
-  const api = await startApiServer(config, temporal.address, () => undefined);
-  const client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: 'bench' });
-
-  const uploadStarted = performance.now();
-  const file = await client.files.create({
-    file: await toFile(Buffer.from(lines.join('\n') + '\n'), 'bench.jsonl'),
-    purpose: 'batch',
-  });
-  const uploadMs = performance.now() - uploadStarted;
-
+/** Creates a batch and polls it to the end; times to in_progress and to the end, and the progress seen. */
+async function runBatch(client: OpenAI, fileId: string, onPoll?: (b: OpenAI.Batches.Batch, ms: number) => void) {
   const started = performance.now();
   const created = await client.batches.create({
-    input_file_id: file.id,
+    input_file_id: fileId,
     endpoint: '/v1/chat/completions',
     completion_window: '24h',
   });
   let batch = created;
   let inProgressMs: number | null = null;
-  while (!['completed', 'failed', 'expired', 'cancelled'].includes(batch.status)) {
-    await new Promise((r) => setTimeout(r, 20));
+  while (!TERMINAL.includes(batch.status)) {
+    await new Promise((r) => setTimeout(r, 100));
     batch = await client.batches.retrieve(created.id);
-    if (inProgressMs === null && batch.status !== 'validating') inProgressMs = performance.now() - started;
+    const ms = performance.now() - started;
+    if (inProgressMs === null && batch.status !== 'validating') inProgressMs = ms;
+    onPoll?.(batch, ms);
   }
-  const batchMs = performance.now() - started;
-  if (batch.status !== 'completed' || batch.request_counts?.completed !== REQUESTS) {
-    throw new Error(`The batch ended ${batch.status} with ${JSON.stringify(batch.request_counts)}`);
+  return { batch, totalMs: performance.now() - started, inProgressMs: inProgressMs ?? performance.now() - started };
+}
+
+async function historyOf(address: string, batchId: string) {
+  const connection = await Connection.connect({ address });
+  try {
+    return await new Client({ connection }).workflow.getHandle(batchId).fetchHistory();
+  } finally {
+    await connection.close();
   }
-  const outputBytes = (await client.files.retrieve(batch.output_file_id!)).bytes;
+}
 
-  const connection = await Connection.connect({ address: temporal.address });
-  const history = await new Client({ connection }).workflow.getHandle(created.id).fetchHistory();
-  await connection.close();
-
-  const rows: [string, string][] = [
-    [
-      'plain concurrent client',
-      `${(baselineMs / 1000).toFixed(2)} s (${Math.round(REQUESTS / (baselineMs / 1000))} req/s, ${(baselineBytes / 1e6).toFixed(1)} MB written)`,
-    ],
-    [
-      'batch, create → completed',
-      `${(batchMs / 1000).toFixed(2)} s (${Math.round(REQUESTS / (batchMs / 1000))} req/s, ${(outputBytes / 1e6).toFixed(1)} MB output file)`,
-    ],
-    ['ratio batch / plain', `${(batchMs / baselineMs).toFixed(2)}×`],
-    ['upload', `${(uploadMs / 1000).toFixed(2)} s`],
-    ['create → in_progress (validation)', `${((inProgressMs ?? batchMs) / 1000).toFixed(2)} s`],
-    ['Temporal history events', String(history.events?.length ?? 0)],
-    ['peak RSS of this process (API + worker + both clients)', `${Math.round(peakRss / 2 ** 20)} MiB`],
-  ];
+function table(title: string, rows: [string, string][]): void {
+  console.log(`\n## ${title}`);
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+}
 
-  await api.stop();
-  await worker.stop();
-  await temporal.stop();
-  await upstream.close();
-  clearInterval(rssTimer);
-  await rm(work, { recursive: true, force: true });
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+async function throughput(): Promise<void> {
+  const stack = await startStack(1);
+  try {
+    const input = await writeInput(stack.dataDir, 'throughput.jsonl', REQUESTS, smallLine);
+    const baselineMs = await plainClient(stack.upstreamUrl, input.file, path.join(stack.dataDir, 'baseline.jsonl'));
+    const client = new OpenAI({ baseURL: stack.apiUrl, apiKey: 'bench', maxRetries: 0 });
+    const file = await uploadFile(client, input.file);
+    const { batch, totalMs, inProgressMs } = await runBatch(client, file.id);
+    if (batch.status !== 'completed' || batch.request_counts?.completed !== REQUESTS) {
+      throw new Error(`The batch ended ${batch.status} with ${JSON.stringify(batch.request_counts)}`);
+    }
+    const history = await historyOf(stack.temporal.address, batch.id);
+    table(`throughput: ${REQUESTS} requests (${mb(input.bytes)}), ${CONCURRENCY} in flight, upstream latency 0 ms`, [
+      ['plain concurrent client', `${seconds(baselineMs)} (${Math.round(REQUESTS / (baselineMs / 1000))} req/s)`],
+      ['batch, create → completed', `${seconds(totalMs)} (${Math.round(REQUESTS / (totalMs / 1000))} req/s)`],
+      ['ratio batch / plain', `${(totalMs / baselineMs).toFixed(2)}×`],
+      ['create → in_progress', seconds(inProgressMs)],
+      ['Temporal history events', String(history.events?.length ?? 0)],
+      ['peak RSS: API / worker', `${await stack.api.peakRssMiB()} / ${await stack.workers[0].peakRssMiB()} MiB`],
+    ]);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function memory(): Promise<void> {
+  const stack = await startStack(1);
+  try {
+    const input = await writeInput(stack.dataDir, 'big.jsonl', 50_000, bigLine);
+    const client = new OpenAI({ baseURL: stack.apiUrl, apiKey: 'bench', maxRetries: 0, timeout: 600_000 });
+    const uploadStarted = performance.now();
+    const file = await uploadFile(client, input.file);
+    const uploadMs = performance.now() - uploadStarted;
+    const apiAfterUpload = await stack.api.peakRssMiB();
+    const { batch, totalMs, inProgressMs } = await runBatch(client, file.id);
+    if (batch.status !== 'completed') throw new Error(`The batch ended ${batch.status}`);
+    const downloadStarted = performance.now();
+    const res = await client.files.content(batch.output_file_id!);
+    let downloaded = 0;
+    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) downloaded += part.length;
+    const downloadMs = performance.now() - downloadStarted;
+    table(`memory: 50,000 requests in ${mb(input.bytes)}`, [
+      ['upload', `${seconds(uploadMs)} (${mb(input.bytes / (uploadMs / 1000))}/s)`],
+      ['API peak RSS after upload', `${apiAfterUpload} MiB (target < 300)`],
+      ['create → in_progress (validation)', `${seconds(inProgressMs)} (${mb(input.bytes / (inProgressMs / 1000))}/s)`],
+      ['create → completed', seconds(totalMs)],
+      ['worker peak RSS', `${await stack.workers[0].peakRssMiB()} MiB (target < 400)`],
+      ['download of the output file', `${mb(downloaded)} in ${seconds(downloadMs)}`],
+      ['API peak RSS after download', `${await stack.api.peakRssMiB()} MiB`],
+    ]);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function concurrent(): Promise<void> {
+  const stack = await startStack(1, { UPSTREAM_MAX_CONCURRENCY: '16' });
+  try {
+    const client = new OpenAI({ baseURL: stack.apiUrl, apiKey: 'bench', maxRetries: 0 });
+    const sizes = [20_000, 5_000, 1_000];
+    const files = [];
+    for (const [n, size] of sizes.entries()) {
+      const input = await writeInput(stack.dataDir, `c${n}.jsonl`, size, smallLine);
+      files.push(await uploadFile(client, input.file));
+    }
+    const progress: string[][] = sizes.map(() => []);
+    const started = performance.now();
+    const snapshot = (i: number) => (b: OpenAI.Batches.Batch) => {
+      const done = (b.request_counts?.completed ?? 0) + (b.request_counts?.failed ?? 0);
+      progress[i][Math.floor((performance.now() - started) / 1000)] = `${Math.round((100 * done) / sizes[i])}%`;
+    };
+    // The big batch starts first; the small ones arrive while it runs.
+    const runs = [runBatch(client, files[0].id, snapshot(0))];
+    await new Promise((r) => setTimeout(r, 500));
+    runs.push(runBatch(client, files[1].id, snapshot(1)), runBatch(client, files[2].id, snapshot(2)));
+    const results = await Promise.all(runs);
+    const rows: [string, string][] = results.map((r, i) => [
+      `batch ${i + 1} (${sizes[i]} requests)`,
+      `done in ${seconds(r.totalMs)}; per second: ${progress[i].map((p) => p ?? '·').join(' ')}`,
+    ]);
+    table('concurrent: three batches on one worker, UPSTREAM_MAX_CONCURRENCY=16, zero latency', rows);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function workers(): Promise<void> {
+  const stack = await startStack(2);
+  try {
+    const client = new OpenAI({ baseURL: stack.apiUrl, apiKey: 'bench', maxRetries: 0 });
+    const input = await writeInput(stack.dataDir, 'split.jsonl', REQUESTS, smallLine);
+    const file = await uploadFile(client, input.file);
+    const { batch, totalMs } = await runBatch(client, file.id);
+    const history = await historyOf(stack.temporal.address, batch.id);
+    const byWorker = new Map<string, number>();
+    for (const event of history.events ?? []) {
+      const attrs = event.activityTaskStartedEventAttributes;
+      if (event.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED && attrs) {
+        byWorker.set(attrs.identity ?? '?', (byWorker.get(attrs.identity ?? '?') ?? 0) + 1);
+      }
+    }
+    table(`workers: two worker processes, one ${REQUESTS}-request batch`, [
+      ['create → completed', `${seconds(totalMs)} (${Math.round(REQUESTS / (totalMs / 1000))} req/s)`],
+      ...[...byWorker.entries()].map(([id, n]): [string, string] => [`activities on ${id}`, String(n)]),
+    ]);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main() {
+  // Build once, so the processes do not race to write dist/.
+  const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  const [code] = (await once(tsc, 'exit')) as [number];
+  if (code !== 0) throw new Error('The build failed');
+  console.log(`# npm run bench — ${new Date().toISOString()}, ${os.cpus().length} CPUs, Node ${process.version}`);
+  const all: Record<string, () => Promise<void>> = { throughput, memory, concurrent, workers };
+  for (const name of SCENARIOS) {
+    const scenario = all[name];
+    if (scenario === undefined) throw new Error(`Unknown scenario '${name}'`);
+    await scenario();
+  }
 }
 
 main().catch((err: unknown) => {

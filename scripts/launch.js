@@ -95,10 +95,26 @@ function ensureTemporalCli() {
   );
 }
 
+/** The newest modification time of the files under `dir`. */
+function newest(dir) {
+  let latest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(full) : fs.statSync(full).mtimeMs);
+  }
+  return latest;
+}
+
+/** Compiles the TypeScript (incrementally), and re-bundles the workflows when their code changed. */
 function build() {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (fs.existsSync(tsc)) {
     run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], 'Building the TypeScript sources');
+    const bundle = path.join(root, 'dist', 'workflow-bundle.js');
+    const sources = Math.max(newest(path.join(root, 'dist', 'workflows')), newest(path.join(root, 'dist', 'common')));
+    if (!fs.existsSync(bundle) || fs.statSync(bundle).mtimeMs < sources) {
+      run(process.execPath, [path.join(root, 'dist', 'worker', 'build-workflow-bundle.js')], 'Bundling the workflows');
+    }
   } else if (!fs.existsSync(path.join(root, 'dist', entries[mode]))) {
     fail('dist/ is missing and TypeScript is not installed: run `npm ci && npm run build`.');
   }

@@ -16,6 +16,8 @@ const TMP_DIR = '.tmp';
  */
 export class LocalFileStore implements FileStore {
   private readonly tmpDir: string;
+  /** Directories known to exist: a hot path writes many small objects into few directories. */
+  private readonly knownDirs = new Set<string>();
 
   constructor(private readonly root: string) {
     this.root = path.resolve(root);
@@ -27,9 +29,10 @@ export class LocalFileStore implements FileStore {
     // for the pipeline, which reports a stream that already failed, instead of letting it crash the process.
     if (typeof source !== 'string' && !Buffer.isBuffer(source)) source.on('error', noop);
     const target = this.pathOf(key);
-    await fs.mkdir(this.tmpDir, { recursive: true });
+    await this.ensureDir(this.tmpDir);
     const tmp = path.join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}`);
     let bytes = 0;
+    let placed = false;
     try {
       const input = typeof source === 'string' || Buffer.isBuffer(source) ? Readable.from([source]) : source;
       const out = createWriteStream(tmp);
@@ -37,20 +40,39 @@ export class LocalFileStore implements FileStore {
         bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
       });
       await pipeline(input, out);
-      await fs.mkdir(path.dirname(target), { recursive: true });
+      await this.ensureDir(path.dirname(target));
       if (options.ifAbsent) {
         try {
-          await fs.link(tmp, target);
+          await this.intoPlace(target, () => fs.link(tmp, target));
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
           throw err;
         }
       } else {
-        await fs.rename(tmp, target);
+        await this.intoPlace(target, () => fs.rename(tmp, target));
+        placed = true;
       }
       return bytes;
     } finally {
-      await fs.rm(tmp, { force: true });
+      if (!placed) await fs.rm(tmp, { force: true });
+    }
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await fs.mkdir(dir, { recursive: true });
+    this.knownDirs.add(dir);
+  }
+
+  /** Runs the link or rename that places an object, recreating its directory if it vanished meanwhile. */
+  private async intoPlace(target: string, place: () => Promise<void>): Promise<void> {
+    try {
+      await place();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.knownDirs.clear();
+      await this.ensureDir(path.dirname(target));
+      await place();
     }
   }
 
@@ -121,6 +143,7 @@ export class LocalFileStore implements FileStore {
   async deletePrefix(prefix: string): Promise<void> {
     if (prefix.endsWith('/')) {
       await fs.rm(this.pathOf(prefix.slice(0, -1)), { recursive: true, force: true });
+      this.knownDirs.clear();
       return;
     }
     for (const key of await this.list(prefix)) await this.delete(key);

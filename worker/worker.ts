@@ -1,13 +1,18 @@
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, UpstreamClient } from '../activities';
 import type { Config } from '../config';
 import { Catalog, createFileStore } from '../storage';
+import { PREBUILT_BUNDLE_PATH } from './build-workflow-bundle';
 
 export interface StartWorkerOptions {
   temporalAddress: string;
-  /** A prebuilt workflow bundle; without one the workflows are bundled from source at start. */
+  /**
+   * A workflow bundle; without one the worker loads the one `npm run build` wrote, or else bundles the
+   * workflows from source at start.
+   */
   workflowBundle?: WorkflowBundleOption;
   /** The name this worker gives itself in histories; Temporal's default is `pid@hostname`. */
   identity?: string;
@@ -34,9 +39,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...(options.identity !== undefined ? { identity: options.identity } : {}),
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) }),
+    ...workflowSource(options.workflowBundle),
     activities: createActivities({ catalog: new Catalog(store), upstream, webhook: config.webhook }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     shutdownGraceTime: SHUTDOWN_GRACE,
@@ -55,4 +58,10 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
       await done;
     },
   };
+}
+
+function workflowSource(bundle: WorkflowBundleOption | undefined) {
+  if (bundle !== undefined) return { workflowBundle: bundle };
+  if (existsSync(PREBUILT_BUNDLE_PATH)) return { workflowBundle: { codePath: PREBUILT_BUNDLE_PATH } };
+  return { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) };
 }

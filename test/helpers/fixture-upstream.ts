@@ -184,7 +184,8 @@ export function countTokens(text: string): number {
 function chatAnswer(body: Record<string, unknown>, n: number) {
   const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
   const prompt = messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
-  const content = `echo: ${prompt[prompt.length - 1] ?? ''}`;
+  // A completion is short next to its prompt: the echo stops after 200 characters.
+  const content = `echo: ${(prompt[prompt.length - 1] ?? '').slice(0, 200)}`;
   const promptTokens = countTokens(prompt.join(' '));
   const completionTokens = countTokens(content);
   return {
@@ -205,7 +206,7 @@ function chatAnswer(body: Record<string, unknown>, n: number) {
 
 function completionAnswer(body: Record<string, unknown>, n: number) {
   const prompt = typeof body.prompt === 'string' ? body.prompt : JSON.stringify(body.prompt ?? '');
-  const text = `echo: ${prompt}`;
+  const text = `echo: ${prompt.slice(0, 200)}`;
   const promptTokens = countTokens(prompt);
   const completionTokens = countTokens(text);
   return {

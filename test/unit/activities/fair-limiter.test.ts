@@ -33,6 +33,23 @@ describe('FairLimiter', () => {
     expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3']);
   });
 
+  it('serves a key by priority, lowest first, then in arrival order', async () => {
+    const limiter = new FairLimiter(1);
+    const held = await limiter.acquire('a');
+    const order: string[] = [];
+    const waits = [
+      ['c2-1', 2],
+      ['c0-1', 0],
+      ['c1-1', 1],
+      ['c0-2', 0],
+    ].map(([name, priority]) =>
+      limiter.acquire('a', undefined, priority as number).then((r) => (order.push(name as string), r())),
+    );
+    held();
+    await Promise.all(waits);
+    expect(order).toEqual(['c0-1', 'c0-2', 'c1-1', 'c2-1']);
+  });
+
   it('drops a waiter whose signal aborts', async () => {
     const limiter = new FairLimiter(1);
     const held = await limiter.acquire('a');
