@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { BatchUsage } from '../common/batch';
 import { addUsage, emptyUsage } from '../common/batch';
@@ -8,7 +7,15 @@ import { batchRequestId, keys, ObjectNotFoundError, writeJson } from '../storage
 import { isBlank, readLines } from './line-reader';
 import type { ManifestCache, SegmentRecord } from './manifest';
 import { scanRequestLine } from './json-scan';
-import { errorLine, parseUpstreamBody, responseLine, usageOf } from './result-lines';
+import { Stopper } from './stopper';
+import {
+  errorLine,
+  readUpstreamBody,
+  responseLine,
+  USAGE_FIELDS,
+  usageFromNumbers,
+  usageNumbers,
+} from './result-lines';
 import type { UpstreamClient } from './upstream-client';
 
 export interface ExecuteChunkInput {
@@ -47,10 +54,39 @@ const FLUSH_INTERVAL_MS = 1000;
 /** Heartbeats go out on a timer too, so a chunk waiting on slow requests is not taken for dead. */
 const HEARTBEAT_INTERVAL_MS = 1000;
 
-type LineResult = { ok: true; text: string; usage: BatchUsage } | { ok: false; text: string };
+/** The state of a position of a chunk: no result yet, a result line for either file, or flushed. */
+const PENDING = 0;
+const OUTPUT = 1;
+const ERROR = 2;
+const FLUSHED = 3;
 
-/** What a position holds once its line is in a segment: the text is no longer needed. */
-const FLUSHED: LineResult = { ok: false, text: '' };
+/**
+ * The results of a chunk's lines, by position, without an object per line: the state, the result line
+ * until it is flushed, and the usage numbers of each successful response.
+ */
+class ChunkResults {
+  readonly state: Uint8Array;
+  readonly lines: (string | undefined)[];
+  readonly usage: Float64Array;
+
+  constructor(size: number) {
+    this.state = new Uint8Array(size);
+    this.lines = new Array<string | undefined>(size);
+    this.usage = new Float64Array(size * USAGE_FIELDS);
+  }
+
+  set(i: number, kind: typeof OUTPUT | typeof ERROR, line: string, usage: unknown = null): void {
+    this.state[i] = kind;
+    this.lines[i] = line;
+    if (kind === OUTPUT) usageNumbers(usage, this.usage, i * USAGE_FIELDS);
+  }
+
+  /** Forgets the lines of positions [from, to), now in storage. */
+  flushed(from: number, to: number): void {
+    this.state.fill(FLUSHED, from, to);
+    this.lines.fill(undefined, from, to);
+  }
+}
 
 /** setTimeout's longest delay (about 24.8 days); a longer window is cut short by the workflow's timer anyway. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -108,7 +144,7 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
     const total = endLine - base;
     const source = requestLines(store, input.inputFileId, cp, chunk.end);
     const ends: number[] = []; // byte offset just past each line taken so far, by position
-    const results = new Array<LineResult | undefined>(total);
+    const results = new ChunkResults(total);
     let taken = 0;
     let committed = 0; // positions [0, committed) are flushed
     let ready = 0; // positions [0, ready) have results
@@ -116,12 +152,10 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
     let flushing: Promise<void> = Promise.resolve();
     let stopReason: StopReason | null = null;
     let stopError: unknown = null;
-    const stop = new AbortController();
-    // Every request in flight listens on this one signal (at most the upstream's concurrency at once).
-    setMaxListeners(0, stop.signal);
+    const stopper = new Stopper();
     const stopWith = (reason: StopReason) => {
       stopReason ??= reason;
-      stop.abort();
+      stopper.stop(new Error(`Chunk stopped: ${reason}`));
     };
 
     /** Writes positions [committed, upTo) as one segment; with `final`, lines without a result are skipped. */
@@ -129,7 +163,7 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
       flushing = flushing.then(async () => {
         if (upTo <= committed) return;
         const segment = await writeSegment(store, batchId, chunkIndex, base, results, committed, upTo, final);
-        for (let i = committed; i < upTo; i++) results[i] = FLUSHED;
+        results.flushed(committed, upTo);
         committed = upTo;
         cp = {
           nextLine: segment.end,
@@ -173,7 +207,7 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
         fairnessKey: batchId,
         priority: chunkIndex,
         deadlineMs: input.deadlineMs,
-        signal: stop.signal,
+        stopper,
       });
       switch (res.kind) {
         case 'aborted':
@@ -182,17 +216,17 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
           stopWith('unreachable');
           return;
         case 'failure':
-          results[i] = { ok: false, text: errorLine(id, request.customId, res.code, res.message) };
+          results.set(i, ERROR, errorLine(id, request.customId, res.code, res.message));
           break;
         case 'response': {
-          const { body, json } = parseUpstreamBody(res.bodyText, res.status);
-          const line = responseLine(id, request.customId, res.status, res.requestId, res.bodyText, body);
-          const ok = json && res.status >= 200 && res.status < 300;
-          results[i] = ok ? { ok: true, text: line, usage: usageOf(body) } : { ok: false, text: line };
+          const body = readUpstreamBody(res.bodyText, res.status);
+          const line = responseLine(id, request.customId, res.status, res.requestId, body.bodyJson);
+          const ok = body.json && res.status >= 200 && res.status < 300;
+          results.set(i, ok ? OUTPUT : ERROR, line, body.usage);
           break;
         }
       }
-      while (ready < total && results[ready] !== undefined) ready++;
+      while (ready < total && results.state[ready] !== PENDING) ready++;
       maybeFlush();
     };
 
@@ -297,7 +331,7 @@ async function writeSegment(
   batchId: string,
   chunkIndex: number,
   base: number,
-  results: (LineResult | undefined)[],
+  results: ChunkResults,
   from: number,
   to: number,
   final: boolean,
@@ -305,19 +339,20 @@ async function writeSegment(
   const out: string[] = [];
   const err: string[] = [];
   const skipped: number[] = [];
-  const usage = emptyUsage();
+  const sum = new Float64Array(USAGE_FIELDS);
   for (let i = from; i < to; i++) {
-    const r = results[i];
-    if (r === undefined) {
+    const state = results.state[i];
+    if (state === PENDING) {
       if (!final) throw new Error(`Line ${base + i} has no result yet`);
       skipped.push(base + i);
-    } else if (r.ok) {
-      out.push(r.text);
-      addUsage(usage, r.usage);
+    } else if (state === OUTPUT) {
+      out.push(results.lines[i] as string);
+      for (let k = 0; k < USAGE_FIELDS; k++) sum[k] += results.usage[i * USAGE_FIELDS + k];
     } else {
-      err.push(r.text);
+      err.push(results.lines[i] as string);
     }
   }
+  const usage = usageFromNumbers(sum, 0);
   const start = base + from;
   const record: SegmentRecord = {
     start,

@@ -1,3 +1,5 @@
+import type { Stopper } from './stopper';
+
 /** Releases a slot taken from a {@link FairLimiter}. Safe to call more than once. */
 export type Release = () => void;
 
@@ -90,30 +92,30 @@ export class FairLimiter {
     this.pump();
   }
 
-  /** Waits for a slot. Rejects with the signal's reason if it aborts first. */
-  acquire(key: string, signal?: AbortSignal, priority = 0): Promise<Release> {
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
+  /** Waits for a slot. Rejects with the stop reason if stopped first. */
+  acquire(key: string, stopper?: Stopper, priority = 0): Promise<Release> {
+    if (stopper?.stopped) return Promise.reject(stopReason(stopper));
     if (this.active < this.limit && this.queues.size === 0) {
       this.active++;
       return Promise.resolve(this.releaser());
     }
     return new Promise<Release>((resolve, reject) => {
-      const onAbort = () => {
-        waiter.gone = true;
-        const heap = this.queues.get(key);
-        if (heap !== undefined && --heap.live === 0) this.queues.delete(key);
-        reject(abortReason(signal as AbortSignal));
-      };
       const waiter: Waiter = {
         priority,
         seq: this.seq++,
         gone: false,
         grant: (release) => {
-          signal?.removeEventListener('abort', onAbort);
+          leave();
           resolve(release);
         },
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const leave =
+        stopper?.onStop(() => {
+          waiter.gone = true;
+          const heap = this.queues.get(key);
+          if (heap !== undefined && --heap.live === 0) this.queues.delete(key);
+          reject(stopReason(stopper));
+        }) ?? (() => undefined);
       let heap = this.queues.get(key);
       if (heap === undefined) {
         heap = new WaiterHeap();
@@ -147,6 +149,6 @@ export class FairLimiter {
   }
 }
 
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('Aborted while waiting for a slot');
+function stopReason(stopper: Stopper): Error {
+  return stopper.reason ?? new Error('Stopped while waiting for a slot');
 }

@@ -14,21 +14,25 @@ export interface ScannedRequest {
   bodyText: string;
 }
 
-/** The top-level members of a JSON object text, as key → [start, end) of the raw value. */
-function members(text: string, from = 0): Map<string, [number, number]> {
+/**
+ * The raw value ranges of the wanted top-level members of a JSON object text, [start, end) by key. Keys
+ * are compared as written; only a key with an escape in it is decoded.
+ */
+function members(text: string, wanted: readonly string[]): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
-  let i = skipSpace(text, from);
+  let i = skipSpace(text, 0);
   if (text[i] !== '{') throw new SyntaxError('expected an object');
   i = skipSpace(text, i + 1);
   if (text[i] === '}') return out;
   for (;;) {
     const keyEnd = endOfString(text, i);
-    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    const raw = text.slice(i + 1, keyEnd - 1);
+    const key = raw.includes('\\') ? (JSON.parse(text.slice(i, keyEnd)) as string) : raw;
     i = skipSpace(text, keyEnd);
     if (text[i] !== ':') throw new SyntaxError('expected ":"');
     const valueStart = skipSpace(text, i + 1);
     const valueEnd = endOfValue(text, valueStart);
-    out.set(key, [valueStart, valueEnd]);
+    if (wanted.includes(key)) out.set(key, [valueStart, valueEnd]);
     i = skipSpace(text, valueEnd);
     if (text[i] === '}') return out;
     if (text[i] !== ',') throw new SyntaxError('expected ","');
@@ -78,16 +82,19 @@ function endOfValue(text: string, i: number): number {
   return j;
 }
 
+const TOP_KEYS = ['custom_id', 'url', 'body'] as const;
+const BODY_KEYS = ['model'] as const;
+
 /** The fields of a validated request line; the body stays text. */
 export function scanRequestLine(text: string): ScannedRequest {
-  const top = members(text);
+  const top = members(text, TOP_KEYS);
   const value = (key: string): string => {
     const range = top.get(key);
     if (range === undefined) throw new SyntaxError(`missing '${key}'`);
     return text.slice(range[0], range[1]);
   };
   const bodyText = value('body');
-  const modelRange = members(bodyText).get('model');
+  const modelRange = members(bodyText, BODY_KEYS).get('model');
   if (modelRange === undefined) throw new SyntaxError("missing 'body.model'");
   return {
     customId: JSON.parse(value('custom_id')) as string,

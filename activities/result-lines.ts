@@ -1,23 +1,53 @@
 import type { BatchUsage } from '../common/batch';
-import { emptyUsage } from '../common/batch';
+import { checkJsonObject } from './json-check';
 
 /**
  * The lines of the output and error files, exactly as OpenAI writes them:
  * `{"id", "custom_id", "response": {"status_code", "request_id", "body"} | null, "error": {"code", "message"} | null}`.
  */
 
-/** The line of a request that got an HTTP answer, with the upstream's body as a JSON object. */
+/** An upstream answer, read for its result line. */
+export interface UpstreamBody {
+  /** True when the body is one JSON object; anything else is wrapped in an error object. */
+  json: boolean;
+  /** The body as it goes into the line: JSON on one line. */
+  bodyJson: string;
+  /** The body's `usage` value, parsed, or null. */
+  usage: unknown;
+}
+
+/**
+ * Reads an upstream body: checks it is a JSON object without building it, and parses only its `usage`.
+ * The body goes into the result line as the upstream's own text, unless it spans several lines (pretty-
+ * printed), which would break one-line-per-request; anything that is not a JSON object is wrapped in an
+ * error object, so that `response.body` is always an object, as OpenAI's clients expect.
+ */
+export function readUpstreamBody(bodyText: string, status: number): UpstreamBody {
+  const checked = checkJsonObject(bodyText);
+  if (checked === null) {
+    const wrapper = {
+      error: {
+        message: `The upstream answered ${status} with a body that is not a JSON object: ${bodyText.slice(0, 500)}`,
+        type: 'upstream_error',
+        param: null,
+        code: null,
+      },
+    };
+    return { json: false, bodyJson: JSON.stringify(wrapper), usage: null };
+  }
+  const usage: unknown = checked.usage === null ? null : JSON.parse(bodyText.slice(...checked.usage));
+  const multiline = bodyText.includes('\n') || bodyText.includes('\r');
+  return { json: true, bodyJson: multiline ? JSON.stringify(JSON.parse(bodyText)) : bodyText, usage };
+}
+
+/** The line of a request that got an HTTP answer; `bodyJson` from {@link readUpstreamBody}. */
 export function responseLine(
   id: string,
   customId: string,
   status: number,
   requestId: string,
-  bodyText: string,
-  body: unknown,
+  bodyJson: string,
 ): string {
-  // Splicing the upstream's own text avoids re-serializing large bodies; a pretty-printed body would
-  // break the one-line-per-request format, so that one is serialized again.
-  const bodyJson = bodyText.includes('\n') ? JSON.stringify(body) : bodyText;
   return (
     `{"id":${JSON.stringify(id)},"custom_id":${JSON.stringify(customId)},` +
     `"response":{"status_code":${status},"request_id":${JSON.stringify(requestId)},"body":${bodyJson}},"error":null}`
@@ -30,49 +60,43 @@ export function errorLine(id: string, customId: string, code: string, message: s
 }
 
 /**
- * Parses an upstream body. Anything that is not a JSON object is wrapped in an error object, so that
- * `response.body` is always an object, as OpenAI's clients expect.
+ * The token usage of one response, from its `usage` object: Chat Completions and Completions name them
+ * `prompt_tokens` and `completion_tokens`, the Responses API `input_tokens` and `output_tokens`; both map
+ * to the Batch's `usage`.
  */
-export function parseUpstreamBody(bodyText: string, status: number): { body: unknown; json: boolean } {
-  try {
-    const value = JSON.parse(bodyText) as unknown;
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return { body: value, json: true };
-  } catch {
-    // fall through to the wrapper
-  }
-  return {
-    body: {
-      error: {
-        message: `The upstream answered ${status} with a body that is not a JSON object: ${bodyText.slice(0, 500)}`,
-        type: 'upstream_error',
-        param: null,
-        code: null,
-      },
-    },
-    json: false,
-  };
+export function usageOf(u: unknown): BatchUsage {
+  const n = new Float64Array(USAGE_FIELDS);
+  usageNumbers(u, n, 0);
+  return usageFromNumbers(n, 0);
 }
 
+/** How many numbers {@link usageNumbers} writes per response. */
+export const USAGE_FIELDS = 5;
+
 /**
- * The token usage of one response body: Chat Completions and Completions name them `prompt_tokens` and
- * `completion_tokens`, the Responses API `input_tokens` and `output_tokens`; both map to the Batch's `usage`.
+ * Writes a response's usage as five numbers at `at`: input, cached input, output, reasoning, total. A chunk
+ * keeps these in one typed array instead of an object per line.
  */
-export function usageOf(body: unknown): BatchUsage {
-  const usage = emptyUsage();
-  const u = (body as { usage?: Record<string, unknown> } | null)?.usage;
-  if (u === null || typeof u !== 'object') return usage;
+export function usageNumbers(u: unknown, into: Float64Array, at: number): void {
+  const o = u !== null && typeof u === 'object' ? (u as Record<string, unknown>) : {};
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
   const details = (v: unknown, key: string) => num((v as Record<string, unknown> | null | undefined)?.[key]);
-  usage.input_tokens = num(u.prompt_tokens ?? u.input_tokens);
-  usage.output_tokens = num(u.completion_tokens ?? u.output_tokens);
-  usage.total_tokens = num(u.total_tokens) || usage.input_tokens + usage.output_tokens;
-  usage.input_tokens_details.cached_tokens = details(
-    u.prompt_tokens_details ?? u.input_tokens_details,
-    'cached_tokens',
-  );
-  usage.output_tokens_details.reasoning_tokens = details(
-    u.completion_tokens_details ?? u.output_tokens_details,
-    'reasoning_tokens',
-  );
-  return usage;
+  const input = num(o.prompt_tokens ?? o.input_tokens);
+  const output = num(o.completion_tokens ?? o.output_tokens);
+  into[at] = input;
+  into[at + 1] = details(o.prompt_tokens_details ?? o.input_tokens_details, 'cached_tokens');
+  into[at + 2] = output;
+  into[at + 3] = details(o.completion_tokens_details ?? o.output_tokens_details, 'reasoning_tokens');
+  into[at + 4] = num(o.total_tokens) || input + output;
+}
+
+/** The usage object of the numbers at `at`, as {@link usageNumbers} wrote them. */
+export function usageFromNumbers(n: Float64Array, at: number): BatchUsage {
+  return {
+    input_tokens: n[at],
+    input_tokens_details: { cached_tokens: n[at + 1] },
+    output_tokens: n[at + 2],
+    output_tokens_details: { reasoning_tokens: n[at + 3] },
+    total_tokens: n[at + 4],
+  };
 }

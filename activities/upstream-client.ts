@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import type { UpstreamTarget } from '../config';
 import { Aimd } from './aimd';
 import { FairLimiter } from './fair-limiter';
+import { post } from './http-post';
+import type { Stopper } from './stopper';
+import { sleepUnlessStopped } from './stopper';
 
 /** The upstream part of the configuration this client needs. */
 export interface UpstreamClientConfig {
@@ -26,12 +28,8 @@ export interface UpstreamRequest {
   priority?: number;
   /** No attempt starts, and no backoff waits, past this time (epoch ms). */
   deadlineMs: number;
-  /**
-   * Aborts the request (cancel, deadline, shutdown): the result is then `aborted`. Each request in flight
-   * listens on it, and EventTarget removes listeners in O(listeners): share one signal among a bounded
-   * number of requests (a chunk sends at most the upstream's concurrency at once), not among thousands.
-   */
-  signal: AbortSignal;
+  /** Stops the request (cancel, deadline, shutdown): the result is then `aborted`. */
+  stopper: Stopper;
 }
 
 /** What became of one request after all its attempts. */
@@ -42,7 +40,7 @@ export type UpstreamResult =
   | { kind: 'failure'; code: string; message: string }
   /** The upstream refused connections on every attempt: the whole chunk should back off and resume later. */
   | { kind: 'unreachable'; message: string }
-  /** Stopped by the caller's signal before an answer arrived: the request did not run. */
+  /** Stopped by the caller before an answer arrived: the request did not run. */
   | { kind: 'aborted' };
 
 const RETRYABLE_STATUS = new Set([408, 409, 429]);
@@ -57,6 +55,10 @@ interface Route {
   agent: Agent;
   limiter: FairLimiter;
   aimd: Aimd;
+  /** The same for every request: built once. */
+  headers: Record<string, string>;
+  /** Upstream URL by line url (`/v1/chat/completions` → `${baseUrl}/chat/completions`). */
+  urls: Map<string, URL>;
 }
 
 /**
@@ -91,44 +93,42 @@ export class UpstreamClient {
         }),
       };
     }
-    const url = route.target.baseUrl + req.url.replace(/^\/v1(?=\/)/, '');
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-    if (route.target.apiKey) headers.authorization = `Bearer ${route.target.apiKey}`;
-
-    return this.attempts(req, route, url, headers, req.signal);
+    let url = route.urls.get(req.url);
+    if (url === undefined) {
+      url = new URL(route.target.baseUrl + req.url.replace(/^\/v1(?=\/)/, ''));
+      route.urls.set(req.url, url);
+    }
+    return this.attempts(req, route, url, route.headers, req.stopper);
   }
 
   private async attempts(
     req: UpstreamRequest,
     route: Route,
-    url: string,
+    url: URL,
     headers: Record<string, string>,
-    signal: AbortSignal,
+    stopper: Stopper,
   ): Promise<UpstreamResult> {
     let last: UpstreamResult = { kind: 'failure', code: 'request_timeout', message: 'The request was not sent.' };
     for (let attempt = 1; attempt <= this.config.maxAttempts; attempt++) {
-      if (signal.aborted) return { kind: 'aborted' };
+      if (stopper.stopped) return { kind: 'aborted' };
       let release;
       try {
-        release = await route.limiter.acquire(req.fairnessKey, signal, req.priority);
+        release = await route.limiter.acquire(req.fairnessKey, stopper, req.priority);
       } catch {
         return { kind: 'aborted' };
       }
       let retryAfter: number | null = null;
       const sentAt = Date.now();
       try {
-        const res = await request(url, {
-          dispatcher: route.agent,
-          method: 'POST',
+        // The timeout bounds the wait for the answer and each pause in its body; a non-streaming completion
+        // sends its headers only when generation is done.
+        const res = await post(route.agent, url, {
           headers,
           body: req.body,
-          // undici's own timeouts bound the wait for the answer and each pause in its body; a non-streaming
-          // completion sends its headers only when generation is done.
-          signal: signal,
-          headersTimeout: this.config.timeoutMs,
-          bodyTimeout: this.config.timeoutMs,
+          stopper,
+          timeoutMs: this.config.timeoutMs,
         });
-        const bodyText = await res.body.text();
+        const { bodyText } = res;
         const requestId = headerValue(res.headers['x-request-id']) ?? newRequestId();
         last = { kind: 'response', status: res.statusCode, requestId, bodyText };
         if (OVERLOAD_STATUS.has(res.statusCode)) route.aimd.overload(sentAt);
@@ -136,7 +136,7 @@ export class UpstreamClient {
         if (!RETRYABLE_STATUS.has(res.statusCode) && res.statusCode < 500) return last;
         retryAfter = parseRetryAfter(res.headers);
       } catch (err) {
-        if (signal.aborted) return { kind: 'aborted' };
+        if (stopper.stopped) return { kind: 'aborted' };
         last = classifyError(err);
       } finally {
         release();
@@ -144,11 +144,7 @@ export class UpstreamClient {
       if (attempt === this.config.maxAttempts) break;
       const delay = retryAfter ?? backoff(attempt);
       if (Date.now() + delay >= req.deadlineMs) break;
-      try {
-        await sleep(delay, undefined, { signal: signal });
-      } catch {
-        return { kind: 'aborted' };
-      }
+      if (!(await sleepUnlessStopped(delay, stopper))) return { kind: 'aborted' };
     }
     return last;
   }
@@ -177,8 +173,12 @@ export class UpstreamClient {
 
 function makeRoute(target: UpstreamTarget): Route {
   const limiter = new FairLimiter(target.maxConcurrency);
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   return {
     target,
+    headers,
+    urls: new Map(),
     agent: new Agent({ connections: target.maxConcurrency, keepAliveTimeout: 30_000, pipelining: 1 }),
     limiter,
     aimd: new Aimd(target.maxConcurrency, (limit) => limiter.setLimit(limit)),

@@ -32,6 +32,8 @@ import { freePort } from '../test/helpers/ports';
 
 const ROOT = path.resolve(__dirname, '..');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 50_000);
+/** Throughput runs, alternating baseline and batch; the medians are compared (this machine is noisy). */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CONCURRENCY = 64;
 const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'throughput,memory,concurrent,workers').split(',');
 const TERMINAL = ['completed', 'failed', 'expired', 'cancelled'];
@@ -226,13 +228,36 @@ async function runBatch(client: OpenAI, fileId: string, onPoll?: (b: OpenAI.Batc
   let batch = created;
   let inProgressMs: number | null = null;
   while (!TERMINAL.includes(batch.status)) {
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, Number(process.env.BENCH_POLL_MS ?? 100)));
     batch = await client.batches.retrieve(created.id);
     const ms = performance.now() - started;
     if (inProgressMs === null && batch.status !== 'validating') inProgressMs = ms;
     onPoll?.(batch, ms);
   }
   return { batch, totalMs: performance.now() - started, inProgressMs: inProgressMs ?? performance.now() - started };
+}
+
+/** How long each activity type ran in a history (first scheduled → last closed), in ms. */
+function activitySpans(history: Awaited<ReturnType<typeof historyOf>>): Record<string, number> {
+  const at = (e: temporal.api.history.v1.IHistoryEvent) =>
+    Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+  const typeOf = new Map<number, string>();
+  const spans: Record<string, [number, number]> = {};
+  for (const e of history.events ?? []) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) typeOf.set(Number(e.eventId), scheduled.activityType?.name ?? '?');
+    const closed =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
+    if (!scheduled && !closed) continue;
+    const type = typeOf.get(Number(closed?.scheduledEventId ?? e.eventId));
+    if (type === undefined) continue;
+    const span = (spans[type] ??= [at(e), at(e)]);
+    span[0] = Math.min(span[0], at(e));
+    span[1] = Math.max(span[1], at(e));
+  }
+  return Object.fromEntries(Object.entries(spans).map(([k, [a, b]]) => [k, b - a]));
 }
 
 async function historyOf(address: string, batchId: string) {
@@ -250,6 +275,11 @@ function table(title: string, rows: [string, string][]): void {
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
@@ -257,20 +287,38 @@ async function throughput(): Promise<void> {
   const stack = await startStack(1);
   try {
     const input = await writeInput(stack.dataDir, 'throughput.jsonl', REQUESTS, smallLine);
-    const baselineMs = await plainClient(stack.upstreamUrl, input.file, path.join(stack.dataDir, 'baseline.jsonl'));
     const client = new OpenAI({ baseURL: stack.apiUrl, apiKey: 'bench', maxRetries: 0 });
     const file = await uploadFile(client, input.file);
-    const { batch, totalMs, inProgressMs } = await runBatch(client, file.id);
-    if (batch.status !== 'completed' || batch.request_counts?.completed !== REQUESTS) {
-      throw new Error(`The batch ended ${batch.status} with ${JSON.stringify(batch.request_counts)}`);
+    const baselines: number[] = [];
+    const batches: number[] = [];
+    let last: Awaited<ReturnType<typeof runBatch>> | undefined;
+    for (let run = 0; run < RUNS; run++) {
+      baselines.push(await plainClient(stack.upstreamUrl, input.file, path.join(stack.dataDir, 'baseline.jsonl')));
+      last = await runBatch(client, file.id);
+      if (last.batch.status !== 'completed' || last.batch.request_counts?.completed !== REQUESTS) {
+        throw new Error(`The batch ended ${last.batch.status} with ${JSON.stringify(last.batch.request_counts)}`);
+      }
+      batches.push(last.totalMs);
     }
-    const history = await historyOf(stack.temporal.address, batch.id);
+    const baselineMs = median(baselines);
+    const totalMs = median(batches);
+    const history = await historyOf(stack.temporal.address, last!.batch.id);
     table(`throughput: ${REQUESTS} requests (${mb(input.bytes)}), ${CONCURRENCY} in flight, upstream latency 0 ms`, [
-      ['plain concurrent client', `${seconds(baselineMs)} (${Math.round(REQUESTS / (baselineMs / 1000))} req/s)`],
-      ['batch, create → completed', `${seconds(totalMs)} (${Math.round(REQUESTS / (totalMs / 1000))} req/s)`],
+      [
+        'plain concurrent client (median)',
+        `${seconds(baselineMs)} (${Math.round(REQUESTS / (baselineMs / 1000))} req/s)`,
+      ],
+      ['batch, create → completed (median)', `${seconds(totalMs)} (${Math.round(REQUESTS / (totalMs / 1000))} req/s)`],
       ['ratio batch / plain', `${(totalMs / baselineMs).toFixed(2)}×`],
-      ['create → in_progress', seconds(inProgressMs)],
+      ['runs (plain / batch)', baselines.map((b, i) => `${seconds(b)} / ${seconds(batches[i])}`).join(', ')],
+      ['create → in_progress (last run)', seconds(last!.inProgressMs)],
       ['Temporal history events', String(history.events?.length ?? 0)],
+      [
+        'activities (last run)',
+        Object.entries(activitySpans(history))
+          .map(([type, ms]) => `${type} ${seconds(ms)}`)
+          .join(', '),
+      ],
       ['peak RSS: API / worker', `${await stack.api.peakRssMiB()} / ${await stack.workers[0].peakRssMiB()} MiB`],
     ]);
   } finally {

@@ -1,5 +1,6 @@
 /** Pins the worker-wide concurrency cap: never exceeded, shared round-robin between batches, abortable. */
 import { FairLimiter } from '../../../activities/fair-limiter';
+import { Stopper } from '../../../activities/stopper';
 
 describe('FairLimiter', () => {
   it('never grants more than its limit', async () => {
@@ -50,12 +51,12 @@ describe('FairLimiter', () => {
     expect(order).toEqual(['c0-1', 'c0-2', 'c1-1', 'c2-1']);
   });
 
-  it('drops a waiter whose signal aborts', async () => {
+  it('drops a waiter that is stopped', async () => {
     const limiter = new FairLimiter(1);
     const held = await limiter.acquire('a');
-    const controller = new AbortController();
-    const waiting = limiter.acquire('b', controller.signal);
-    controller.abort(new Error('stop'));
+    const stopper = new Stopper();
+    const waiting = limiter.acquire('b', stopper);
+    stopper.stop(new Error('stop'));
     await expect(waiting).rejects.toThrow('stop');
     held();
     held(); // a second release is harmless

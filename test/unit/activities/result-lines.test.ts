@@ -1,11 +1,15 @@
 /** Pins the output and error line format of OpenAI's batch files, and how usage is read from responses. */
-import { errorLine, parseUpstreamBody, responseLine, usageOf } from '../../../activities/result-lines';
+import fc from 'fast-check';
+import { checkJsonObject } from '../../../activities/json-check';
+import { errorLine, readUpstreamBody, responseLine, usageOf } from '../../../activities/result-lines';
 
 describe('result lines', () => {
   it('writes a response line with the body as an object, on one line', () => {
     const pretty = '{\n  "id": "x",\n  "usage": {"prompt_tokens": 1}\n}';
-    const { body } = parseUpstreamBody(pretty, 200);
-    const line = responseLine('batch_req_1', 'c1', 200, 'req_1', pretty, body);
+    const body = readUpstreamBody(pretty, 200);
+    expect(body).toMatchObject({ json: true, usage: { prompt_tokens: 1 } });
+    expect(usageOf(body.usage)).toMatchObject({ input_tokens: 1, total_tokens: 1 });
+    const line = responseLine('batch_req_1', 'c1', 200, 'req_1', body.bodyJson);
     expect(line).not.toContain('\n');
     expect(JSON.parse(line)).toEqual({
       id: 'batch_req_1',
@@ -13,6 +17,13 @@ describe('result lines', () => {
       response: { status_code: 200, request_id: 'req_1', body: { id: 'x', usage: { prompt_tokens: 1 } } },
       error: null,
     });
+  });
+
+  it('keeps a one-line body as the upstream wrote it', () => {
+    const text = '{"id":"y","choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3}}';
+    const body = readUpstreamBody(text, 200);
+    expect(body.bodyJson).toBe(text);
+    expect(usageOf(body.usage)).toMatchObject({ input_tokens: 2, output_tokens: 3, total_tokens: 5 });
   });
 
   it('writes an error line with response null', () => {
@@ -24,23 +35,23 @@ describe('result lines', () => {
     });
   });
 
-  it('wraps a body that is not a JSON object in an error object', () => {
-    const parsed = parseUpstreamBody('<html>Bad Gateway</html>', 502);
-    expect(parsed.json).toBe(false);
-    expect(parsed.body).toMatchObject({ error: { type: 'upstream_error' } });
-    expect(JSON.stringify(parsed.body)).toContain('Bad Gateway');
-  });
+  it.each(['<html>Bad Gateway</html>', '[1,2]', '"text"', '{"a":1} trailing', '{"a":01}', ''])(
+    'wraps %j, which is not a JSON object, in an error object',
+    (text) => {
+      const body = readUpstreamBody(text, 502);
+      expect(body.json).toBe(false);
+      expect(JSON.parse(body.bodyJson)).toMatchObject({ error: { type: 'upstream_error' } });
+    },
+  );
 
   it('reads chat, completions and responses usage into the batch usage shape', () => {
     expect(
       usageOf({
-        usage: {
-          prompt_tokens: 10,
-          completion_tokens: 5,
-          total_tokens: 15,
-          prompt_tokens_details: { cached_tokens: 4 },
-          completion_tokens_details: { reasoning_tokens: 2 },
-        },
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        total_tokens: 15,
+        prompt_tokens_details: { cached_tokens: 4 },
+        completion_tokens_details: { reasoning_tokens: 2 },
       }),
     ).toEqual({
       input_tokens: 10,
@@ -49,8 +60,71 @@ describe('result lines', () => {
       output_tokens_details: { reasoning_tokens: 2 },
       total_tokens: 15,
     });
-    expect(usageOf({ usage: { input_tokens: 3, output_tokens: 4 } })).toMatchObject({ total_tokens: 7 });
-    expect(usageOf({})).toMatchObject({ input_tokens: 0, total_tokens: 0 });
+    expect(usageOf({ input_tokens: 3, output_tokens: 4 })).toMatchObject({ total_tokens: 7 });
+    expect(usageOf(undefined)).toMatchObject({ input_tokens: 0, total_tokens: 0 });
     expect(usageOf(null)).toMatchObject({ total_tokens: 0 });
+  });
+});
+
+describe('checkJsonObject', () => {
+  const parsesAsObject = (text: string) => {
+    try {
+      const v = JSON.parse(text) as unknown;
+      return v !== null && typeof v === 'object' && !Array.isArray(v);
+    } catch {
+      return false;
+    }
+  };
+
+  it('agrees with JSON.parse on JSON texts, and finds the usage JSON.parse would read', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 5 })),
+        fc.option(fc.jsonValue()),
+        (obj, usage) => {
+          const value = usage === null ? obj : { ...obj, usage };
+          const text = JSON.stringify(value);
+          const checked = checkJsonObject(text);
+          expect(checked).not.toBeNull();
+          const expected = (JSON.parse(text) as { usage?: unknown }).usage;
+          if (expected === undefined) expect(checked!.usage).toBeNull();
+          else expect(JSON.parse(text.slice(...checked!.usage!))).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('agrees with JSON.parse on mangled texts', () => {
+    const mangled = fc
+      .tuple(fc.jsonValue({ maxDepth: 3 }), fc.nat(), fc.string({ maxLength: 3 }), fc.nat({ max: 3 }))
+      .map(([v, at, insert, cut]) => {
+        const text = JSON.stringify({ v });
+        const i = at % (text.length + 1);
+        return text.slice(0, i) + insert + text.slice(Math.min(text.length, i + cut));
+      });
+    fc.assert(
+      fc.property(mangled, (text) => {
+        expect(checkJsonObject(text) !== null).toBe(parsesAsObject(text));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses what JSON.parse refuses', () => {
+    for (const text of [
+      '{',
+      '{"a"}',
+      '{"a":}',
+      '{"a":1,}',
+      "{'a':1}",
+      '{"a":"\\x"}',
+      '{"a":tru}',
+      '{"a":-}',
+      '{"a":1.}',
+    ]) {
+      expect(checkJsonObject(text)).toBeNull();
+      expect(parsesAsObject(text)).toBe(false);
+    }
   });
 });

@@ -5,6 +5,7 @@
 import { createServer } from 'node:net';
 import { parseRetryAfter, UpstreamClient } from '../../../activities/upstream-client';
 import type { UpstreamClientConfig } from '../../../activities/upstream-client';
+import { Stopper } from '../../../activities/stopper';
 import { startFixtureUpstream } from '../../helpers/fixture-upstream';
 import type { FixtureUpstream } from '../../helpers/fixture-upstream';
 
@@ -27,7 +28,7 @@ describe('UpstreamClient', () => {
     return c;
   };
   const send = (c: UpstreamClient, body: string, deadlineMs = Date.now() + 60_000, url = '/v1/chat/completions') =>
-    c.send({ model: 'm', url, body, fairnessKey: 'b', deadlineMs, signal: new AbortController().signal });
+    c.send({ model: 'm', url, body, fairnessKey: 'b', deadlineMs, stopper: new Stopper() });
 
   beforeEach(async () => {
     upstream = await startFixtureUpstream({ apiKey: 'sk-up' });
@@ -103,17 +104,17 @@ describe('UpstreamClient', () => {
     expect(await send(c, chatBody('x'))).toMatchObject({ kind: 'unreachable' });
   });
 
-  it('stops when its signal aborts', async () => {
-    const controller = new AbortController();
+  it('stops when its stopper is stopped', async () => {
+    const stopper = new Stopper();
     const pending = client().send({
       model: 'm',
       url: '/v1/chat/completions',
       body: chatBody('x', { fixture: { delay_ms: 5000 } }),
       fairnessKey: 'b',
       deadlineMs: Date.now() + 60_000,
-      signal: controller.signal,
+      stopper,
     });
-    setTimeout(() => controller.abort(), 100);
+    setTimeout(() => stopper.stop(), 100);
     expect(await pending).toEqual({ kind: 'aborted' });
   });
 
@@ -150,7 +151,7 @@ describe('UpstreamClient', () => {
         body: JSON.stringify({ model: 'special', messages: [] }),
         fairnessKey: 'b',
         deadlineMs: Date.now() + 10_000,
-        signal: new AbortController().signal,
+        stopper: new Stopper(),
       });
       expect(res).toMatchObject({ kind: 'response', status: 200 });
       expect(other.requestCount).toBe(1);
