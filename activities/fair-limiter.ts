@@ -92,6 +92,13 @@ export class FairLimiter {
     this.pump();
   }
 
+  /** A slot at once if one is free and nobody waits; null otherwise (no promise on the hot path). */
+  tryAcquire(): Release | null {
+    if (this.active >= this.limit || this.queues.size > 0) return null;
+    this.active++;
+    return this.releaser();
+  }
+
   /** Waits for a slot. Rejects with the stop reason if stopped first. */
   acquire(key: string, stopper?: Stopper, priority = 0): Promise<Release> {
     if (stopper?.stopped) return Promise.reject(stopReason(stopper));

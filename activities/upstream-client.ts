@@ -111,11 +111,13 @@ export class UpstreamClient {
     let last: UpstreamResult = { kind: 'failure', code: 'request_timeout', message: 'The request was not sent.' };
     for (let attempt = 1; attempt <= this.config.maxAttempts; attempt++) {
       if (stopper.stopped) return { kind: 'aborted' };
-      let release;
-      try {
-        release = await route.limiter.acquire(req.fairnessKey, stopper, req.priority);
-      } catch {
-        return { kind: 'aborted' };
+      let release = route.limiter.tryAcquire();
+      if (release === null) {
+        try {
+          release = await route.limiter.acquire(req.fairnessKey, stopper, req.priority);
+        } catch {
+          return { kind: 'aborted' };
+        }
       }
       let retryAfter: number | null = null;
       const sentAt = Date.now();
