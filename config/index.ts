@@ -35,6 +35,7 @@ const Env = z.object({
   STORAGE_BACKEND: z.enum(['local', 'gcs']).default('local').describe('local or gcs'),
   GCS_BUCKET: z.string().min(1).optional().describe('bucket when STORAGE_BACKEND=gcs'),
   GCS_PREFIX: z.string().default('').describe('key prefix inside the bucket'),
+  STORAGE_EMULATOR_HOST: z.url().optional().describe('a GCS emulator (fake-gcs-server) instead of GCS'),
   UPSTREAM_BASE_URL: z.url().optional().describe('default upstream, including /v1'),
   UPSTREAM_API_KEY: z.string().min(1).optional().describe('sent as Authorization: Bearer to the upstream'),
   UPSTREAM_MAX_CONCURRENCY: positiveInt.default(64).describe('in-flight upstream requests per worker'),
@@ -63,7 +64,8 @@ export interface UpstreamTarget {
   maxConcurrency: number;
 }
 
-export type StorageConfig = { kind: 'local'; dir: string } | { kind: 'gcs'; bucket: string; prefix: string };
+export type StorageConfig =
+  { kind: 'local'; dir: string } | { kind: 'gcs'; bucket: string; prefix: string; emulatorHost: string | null };
 
 export interface Config {
   role: Role;
@@ -166,7 +168,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     storage:
       e.STORAGE_BACKEND === 'gcs'
-        ? { kind: 'gcs', bucket: e.GCS_BUCKET as string, prefix: e.GCS_PREFIX }
+        ? {
+            kind: 'gcs',
+            bucket: e.GCS_BUCKET as string,
+            prefix: e.GCS_PREFIX,
+            emulatorHost: e.STORAGE_EMULATOR_HOST ?? null,
+          }
         : { kind: 'local', dir: path.join(dataDir, 'objects') },
     upstream: {
       default: defaultUpstream,

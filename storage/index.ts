@@ -4,6 +4,7 @@
  */
 import type { StorageConfig } from '../config';
 import type { FileStore } from './file-store';
+import { GcsFileStore } from './gcs-file-store';
 import { LocalFileStore } from './local-file-store';
 
 export { Catalog } from './catalog';
@@ -19,6 +20,6 @@ export function createFileStore(config: StorageConfig): FileStore {
     case 'local':
       return new LocalFileStore(config.dir);
     case 'gcs':
-      throw new Error('STORAGE_BACKEND=gcs is not available in this version; use STORAGE_BACKEND=local');
+      return new GcsFileStore({ bucket: config.bucket, prefix: config.prefix, apiEndpoint: config.emulatorHost });
   }
 }
