@@ -56,6 +56,7 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
     load,
 
     async create(owner: string, params: BatchCreateParams): Promise<BatchRecord> {
+      const runOptions = { ...options, searchAttributes: gateway.searchAttributes };
       const webhookUrl = params.webhook_url ?? null;
       if (webhookUrl !== null) {
         const problem = webhookUrlProblem(webhookUrl, webhookConfig.allowInsecure);
@@ -94,7 +95,7 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
         webhookUrl,
         outputExpiresAfterSeconds: params.output_expires_after?.seconds ?? null,
       };
-      await gateway.start({ record, options });
+      await gateway.start({ record, options: runOptions });
       // The workflow writes this too; answering 200 matters more than this write, since a 5xx makes the
       // SDK retry and create a second batch.
       await catalog.putBatch(record, { ifAbsent: true }).catch((err: unknown) => {

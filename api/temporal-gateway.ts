@@ -7,9 +7,21 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { BatchRecord, BatchWorkflowInput } from '../common/batch';
 import type { batchWorkflow } from '../workflows';
-import { BATCH_NOT_CANCELLABLE, BATCH_WORKFLOW_TYPE, cancelBatchUpdate, getBatchQuery } from '../workflows/definitions';
+import {
+  BATCH_CREATED_AT,
+  BATCH_ENDPOINT,
+  BATCH_NOT_CANCELLABLE,
+  BATCH_OWNER,
+  BATCH_SEARCH_ATTRIBUTES,
+  BATCH_STATUS,
+  BATCH_SUMMARY_MEMO,
+  BATCH_WORKFLOW_TYPE,
+  cancelBatchUpdate,
+  getBatchQuery,
+} from '../workflows/definitions';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from './errors';
 
 /** What the API asks of Temporal. Every Temporal error is translated to an API error here and nowhere else. */
@@ -22,6 +34,8 @@ export interface BatchGateway {
   cancel(batchId: string): Promise<BatchRecord>;
   /** Resolves when Temporal answers. */
   check(): Promise<void>;
+  /** Whether the Batch* search attributes are registered in the namespace (so batches may set them). */
+  readonly searchAttributes: boolean;
   close(): Promise<void>;
 }
 
@@ -36,19 +50,62 @@ export async function connectTemporal(options: {
 }): Promise<BatchGateway> {
   const connection = await Connection.connect({ address: options.address });
   const client = new Client({ connection, namespace: options.namespace });
-  return createTemporalGateway(client, options.taskQueue, () => connection.close());
+  const searchAttributes = await ensureSearchAttributes(connection, options.namespace);
+  return createTemporalGateway(client, options.taskQueue, () => connection.close(), searchAttributes);
 }
 
-export function createTemporalGateway(client: Client, taskQueue: string, close: () => Promise<void>): BatchGateway {
+const INDEXED_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+};
+
+/**
+ * Registers the Batch* search attributes that the namespace lacks, where the connection may (a dev server or
+ * a self-hosted cluster; Temporal Cloud registers them in its console). Resolves to whether all are there.
+ */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<boolean> {
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = BATCH_SEARCH_ATTRIBUTES.filter((key) => customAttributes?.[key.name] === undefined);
+    if (missing.length > 0) {
+      await connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_TYPE[key.type]])),
+      });
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function createTemporalGateway(
+  client: Client,
+  taskQueue: string,
+  close: () => Promise<void>,
+  searchAttributes = false,
+): BatchGateway {
   const withDeadline = <T>(fn: () => Promise<T>) => client.withDeadline(Date.now() + RPC_DEADLINE_MS, fn);
   return {
     async start(input) {
       try {
+        const { batch, owner } = input.record;
         await client.workflow.start<typeof batchWorkflow>(BATCH_WORKFLOW_TYPE, {
-          workflowId: input.record.batch.id,
+          workflowId: batch.id,
           taskQueue,
           args: [input],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          ...(input.options.searchAttributes
+            ? {
+                typedSearchAttributes: [
+                  { key: BATCH_STATUS, value: batch.status },
+                  { key: BATCH_ENDPOINT, value: batch.endpoint },
+                  { key: BATCH_CREATED_AT, value: new Date(batch.created_at * 1000) },
+                  { key: BATCH_OWNER, value: owner },
+                ],
+                memo: { [BATCH_SUMMARY_MEMO]: { status: batch.status, request_counts: batch.request_counts } },
+              }
+            : {}),
         });
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -92,6 +149,7 @@ export function createTemporalGateway(client: Client, taskQueue: string, close: 
     },
 
     close,
+    searchAttributes,
   };
 }
 

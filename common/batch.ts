@@ -108,6 +108,8 @@ export interface BatchExecutionOptions {
   maxRequests: number;
   /** A chunk whose worker sent no heartbeat for this long is retried elsewhere (absent in old histories: 30). */
   chunkHeartbeatTimeoutSeconds?: number;
+  /** Whether the Batch* search attributes are registered, so the workflow may set them (absent: false). */
+  searchAttributes?: boolean;
 }
 
 export interface BatchWorkflowInput {

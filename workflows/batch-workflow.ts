@@ -7,11 +7,20 @@ import {
   log,
   proxyActivities,
   setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities, BatchOutcome, ExecuteChunkOutput } from '../activities';
 import type { BatchRecord, BatchStatus, BatchWorkflowInput } from '../common/batch';
 import { addUsage, isTerminalStatus } from '../common/batch';
-import { BATCH_NOT_CANCELLABLE, cancelBatchUpdate, getBatchQuery } from './definitions';
+import {
+  BATCH_MODEL,
+  BATCH_NOT_CANCELLABLE,
+  BATCH_STATUS,
+  BATCH_SUMMARY_MEMO,
+  cancelBatchUpdate,
+  getBatchQuery,
+} from './definitions';
 import { runSlidingWindow } from './sliding-window';
 
 // Validation and finalize stream whole files: generous start-to-close, heartbeats to detect a dead worker.
@@ -59,6 +68,23 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
   let cancelRequested = false;
   let finishing = false;
 
+  /** Shows the status to operators: search attributes (Web UI, `temporal workflow list`) and a memo summary. */
+  const publish = () => {
+    if (input.options.searchAttributes !== true) return;
+    upsertSearchAttributes([
+      { key: BATCH_STATUS, value: batch.status },
+      ...(batch.model !== null ? [{ key: BATCH_MODEL, value: batch.model }] : []),
+    ]);
+    upsertMemo({
+      [BATCH_SUMMARY_MEMO]: {
+        status: batch.status,
+        request_counts: batch.request_counts,
+        output_file_id: batch.output_file_id,
+        error_file_id: batch.error_file_id,
+      },
+    });
+  };
+
   setHandler(getBatchQuery, () => state);
   setHandler(
     cancelBatchUpdate,
@@ -67,6 +93,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
         cancelRequested = true;
         batch.status = 'cancelling';
         batch.cancelling_at = nowSeconds();
+        publish();
       }
       return state;
     },
@@ -94,6 +121,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
   if (Date.now() >= deadlineMs) return finish('expired', validation.manifestKey);
   batch.status = 'in_progress';
   batch.in_progress_at = nowSeconds();
+  publish();
 
   let done = false;
   let failure: unknown = null;
@@ -143,6 +171,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
     outcome = 'completed';
     batch.status = 'finalizing';
     batch.finalizing_at = nowSeconds();
+    publish();
   }
   return finish(outcome, validation.manifestKey);
 
@@ -155,6 +184,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
     if (!isTerminalStatus(batch.status)) {
       throw ApplicationFailure.nonRetryable(`finalizeBatch left ${batch.id} in '${batch.status}'`);
     }
+    publish();
     if (state.webhookUrl !== null) {
       try {
         await CancellationScope.nonCancellable(() => deliverWebhook({ record: state }));

@@ -1,3 +1,4 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { BatchRecord } from '../common/batch';
 
@@ -16,3 +17,20 @@ export const BATCH_NOT_CANCELLABLE = 'BatchNotCancellable';
 
 /** The workflow type; never rename it, it is stored in every history. */
 export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
+
+/**
+ * Search attributes, so operators find batches in the Web UI and with
+ * `temporal workflow list --query "BatchStatus='in_progress'"`. Registered by `npm start` and by the API at
+ * start-up where it may (see README for clusters); a batch only sets them when they were registered.
+ */
+export const BATCH_STATUS = defineSearchAttributeKey('BatchStatus', SearchAttributeType.KEYWORD);
+export const BATCH_ENDPOINT = defineSearchAttributeKey('BatchEndpoint', SearchAttributeType.KEYWORD);
+export const BATCH_CREATED_AT = defineSearchAttributeKey('BatchCreatedAt', SearchAttributeType.DATETIME);
+export const BATCH_MODEL = defineSearchAttributeKey('BatchModel', SearchAttributeType.KEYWORD);
+/** The tenant (a hash of its API key), never the key. */
+export const BATCH_OWNER = defineSearchAttributeKey('BatchOwner', SearchAttributeType.KEYWORD);
+
+export const BATCH_SEARCH_ATTRIBUTES = [BATCH_STATUS, BATCH_ENDPOINT, BATCH_CREATED_AT, BATCH_MODEL, BATCH_OWNER];
+
+/** The memo key of the small summary a batch keeps current, readable with `describe` without a worker. */
+export const BATCH_SUMMARY_MEMO = 'summary';

@@ -1,0 +1,89 @@
+/**
+ * Pins what operators see in Temporal: every batch carries the Batch* search attributes, so the Web UI and
+ * `temporal workflow list --query "BatchStatus='…'"` find it, and a memo summary readable without a worker.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { findTemporalCli } from '../../standalone/temporal-dev-server';
+import { requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
+import type { TestStack } from '../helpers/stack';
+
+jest.setTimeout(120_000);
+
+async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('not found in time');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('batches in Temporal visibility', () => {
+  let stack: TestStack;
+  let connection: Connection;
+  let client: Client;
+  beforeAll(async () => {
+    stack = await startTestStack({ upstream: { latencyMs: 200 }, env: { UPSTREAM_MAX_CONCURRENCY: '1' } });
+    connection = await Connection.connect({ address: stack.temporalAddress });
+    client = new Client({ connection });
+  });
+  afterAll(async () => {
+    await connection.close();
+    await stack.stop();
+  });
+
+  it('are found by status with the SDK and the temporal CLI, and carry a memo summary', async () => {
+    const file = await uploadLines(
+      stack.client,
+      Array.from({ length: 20 }, (_, i) => requestLine(`v-${i}`, '/v1/chat/completions', {}, 'visible-model')),
+    );
+    const created = await stack.client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const ids = async (query: string) => {
+      const found: string[] = [];
+      for await (const wf of client.workflow.list({ query })) found.push(wf.workflowId);
+      return found;
+    };
+    await eventually(async () =>
+      (await ids("BatchStatus='in_progress' AND BatchModel='visible-model'")).includes(created.id) ? true : undefined,
+    );
+
+    const { batch } = await waitForBatch(stack.client, created.id);
+    await eventually(async () =>
+      (await ids(`BatchStatus='completed' AND BatchEndpoint='/v1/chat/completions' AND WorkflowId='${batch.id}'`))
+        .length === 1
+        ? true
+        : undefined,
+    );
+
+    const description = await client.workflow.getHandle(batch.id).describe();
+    expect(description.memo?.summary).toEqual({
+      status: 'completed',
+      request_counts: { total: 20, completed: 20, failed: 0 },
+      output_file_id: batch.output_file_id,
+      error_file_id: null,
+    });
+    const attributes = description.typedSearchAttributes;
+    expect(attributes.get({ name: 'BatchOwner', type: 'KEYWORD' })).toBe('default');
+    expect(attributes.get({ name: 'BatchCreatedAt', type: 'DATETIME' })?.getTime()).toBe(batch.created_at * 1000);
+
+    // The command the README gives operators.
+    const { stdout } = await promisify(execFile)(findTemporalCli(process.env.TEMPORAL_CLI_PATH ?? null), [
+      'workflow',
+      'list',
+      '--address',
+      stack.temporalAddress,
+      '--query',
+      `BatchStatus='completed' AND WorkflowId='${batch.id}'`,
+      '--output',
+      'json',
+    ]);
+    expect(stdout).toContain(batch.id);
+  });
+});
