@@ -42,7 +42,7 @@ const adapters: [string, () => Promise<{ store: FileStore; cleanup: () => Promis
       const bucket = `test-${randomBytes(4).toString('hex')}`;
       await gcs.createBucket(bucket);
       const store = new GcsFileStore({ bucket, prefix: 'pre/fix', apiEndpoint: gcs.url, projectId: 'test' });
-      return { store, cleanup: async () => undefined };
+      return { store, cleanup: () => Promise.resolve() };
     },
   ],
 ];
