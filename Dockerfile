@@ -10,6 +10,7 @@ COPY common ./common
 COPY config ./config
 COPY standalone ./standalone
 COPY storage ./storage
+COPY telemetry ./telemetry
 COPY worker ./worker
 COPY workflows ./workflows
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund

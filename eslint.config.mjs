@@ -7,9 +7,10 @@ const builtins = builtinModules.flatMap((m) => [m, `${m}/*`, `node:${m}`, `node:
 
 /** `from` folders that `target` must not import (values or types, unless noted in B3). */
 const zones = [
-  { target: './workflows', from: ['./storage', './config', './api', './worker', './standalone'] },
+  { target: './workflows', from: ['./storage', './config', './api', './worker', './standalone', './telemetry'] },
   { target: './activities', from: ['./api', './worker', './standalone', './workflows'] },
-  { target: './storage', from: ['./api', './workflows', './activities', './worker', './standalone'] },
+  { target: './storage', from: ['./api', './workflows', './activities', './worker', './standalone', './telemetry'] },
+  { target: './telemetry', from: ['./api', './workflows', './activities', './worker', './standalone', './storage'] },
   { target: './api', from: ['./activities', './worker', './standalone'] },
   { target: './worker', from: ['./api', './standalone'] },
   {
@@ -59,9 +60,9 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'Type imports only.' },
-            { group: ['../storage*', '../config*', '../api*', '../worker*', '../standalone*'] },
+            { group: ['../storage*', '../config*', '../api*', '../worker*', '../standalone*', '../telemetry*'] },
             { group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker'] },
-            { group: ['@google-cloud/storage', 'zod', 'undici', 'express'] },
+            { group: ['@google-cloud/storage', 'zod', 'undici', 'express', 'pino', 'prom-client'] },
           ],
         },
       ],

@@ -4,6 +4,7 @@ import { request } from 'undici';
 import type { Batch, BatchRecord, BatchStatus } from '../common/batch';
 import { FailureType } from '../common/failure-types';
 import { webhookUrlProblem } from '../common/webhook';
+import type { Logger } from '../telemetry/logger';
 
 /** The webhook part of the configuration. */
 export interface WebhookConfig {
@@ -86,7 +87,7 @@ export function signatureHeaders(
  * Webhooks. A 2xx answer ends it; anything else (a redirect included: redirects are not followed) throws,
  * and Temporal retries with backoff. It never changes the batch.
  */
-export function createDeliverWebhook(config: WebhookConfig) {
+export function createDeliverWebhook(config: WebhookConfig & { logger: Logger }) {
   return async function deliverWebhook({ record }: DeliverWebhookInput): Promise<void> {
     const url = record.webhookUrl;
     if (url === null) return;
@@ -114,6 +115,12 @@ export function createDeliverWebhook(config: WebhookConfig) {
     } catch (err) {
       throw new WebhookDeliveryError(`POST ${url} failed: ${(err as Error).message}`);
     }
-    if (status < 200 || status >= 300) throw new WebhookDeliveryError(`POST ${url} answered ${status}`);
+    // The host only: a webhook URL may carry a token in its path or query.
+    const log = config.logger.child({ batch_id: record.batch.id, event: event.type, host: new URL(url).host });
+    if (status < 200 || status >= 300) {
+      log.warn({ status }, 'webhook refused; retrying with backoff');
+      throw new WebhookDeliveryError(`POST ${url} answered ${status}`);
+    }
+    log.info({ status }, 'webhook delivered');
   };
 }

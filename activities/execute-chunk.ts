@@ -3,6 +3,8 @@ import type { BatchUsage } from '../common/batch';
 import { addUsage, emptyUsage } from '../common/batch';
 import { FailureType } from '../common/failure-types';
 import type { FileStore } from '../storage';
+import type { Logger } from '../telemetry/logger';
+import type { WorkerMetrics } from '../telemetry/metrics';
 import { batchRequestId, keys, ObjectNotFoundError, writeJson } from '../storage';
 import { isBlank, readLines } from './line-reader';
 import type { ManifestCache, SegmentRecord } from './manifest';
@@ -97,6 +99,8 @@ interface Deps {
   store: FileStore;
   upstream: UpstreamClient;
   manifests: ManifestCache;
+  logger: Logger;
+  metrics: WorkerMetrics;
 }
 
 /**
@@ -108,7 +112,7 @@ interface Deps {
  * At the batch's deadline, or when the batch is cancelled, in-flight requests are aborted and everything
  * finished is flushed; lines that did not run are recorded as skipped for finalize to report.
  */
-export function createExecuteChunk({ store, upstream, manifests }: Deps) {
+export function createExecuteChunk({ store, upstream, manifests, logger, metrics }: Deps) {
   return async function executeChunk(input: ExecuteChunkInput): Promise<ExecuteChunkOutput> {
     const ctx = Context.current();
     const { batchId, chunkIndex } = input;
@@ -120,7 +124,13 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
       );
     }
     const endLine = chunk.firstLine + chunk.count;
-    let cp: Checkpoint = (ctx.info.heartbeatDetails as Checkpoint | undefined) ?? {
+    const log = logger.child({ batch_id: batchId, chunk: chunkIndex });
+    const resumed = ctx.info.heartbeatDetails as Checkpoint | undefined;
+    if (resumed !== undefined || ctx.info.attempt > 1) {
+      metrics.chunkRetries.inc();
+      log.info({ attempt: ctx.info.attempt, from_line: resumed?.nextLine ?? chunk.firstLine }, 'chunk resumed');
+    }
+    let cp: Checkpoint = resumed ?? {
       nextLine: chunk.firstLine,
       nextByte: chunk.start,
       completed: 0,
@@ -173,6 +183,8 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
           failed: cp.failed + segment.failed,
           usage: addUsage(addUsage(emptyUsage(), cp.usage), segment.usage),
         };
+        metrics.requests.inc({ outcome: 'completed' }, segment.completed);
+        metrics.requests.inc({ outcome: 'failed' }, segment.failed);
         ctx.heartbeat(cp);
       });
       return flushing;
@@ -274,6 +286,13 @@ export function createExecuteChunk({ store, upstream, manifests }: Deps) {
       );
     }
 
+    metrics.chunks.inc({ outcome: stopReason ?? 'completed' });
+    if (stopReason === 'unreachable' || stopReason === 'error') {
+      log.warn(
+        { reason: stopReason, err: stopError instanceof Error ? stopError.message : undefined },
+        'chunk stopped',
+      );
+    }
     switch (stopReason as StopReason | null) {
       case null:
         await flush(total);

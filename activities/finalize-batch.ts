@@ -5,6 +5,8 @@ import { addUsage, emptyUsage, isTerminalStatus } from '../common/batch';
 import type { FileRecord } from '../common/file';
 import { FailureType } from '../common/failure-types';
 import type { Catalog } from '../storage';
+import type { Logger } from '../telemetry/logger';
+import type { WorkerMetrics } from '../telemetry/metrics';
 import { batchRequestId, batchResultFileId, keys, ObjectNotFoundError, readJson } from '../storage';
 import { isBlank, readLines } from './line-reader';
 import type { ChunkPlan, Manifest, SegmentRecord } from './manifest';
@@ -39,6 +41,8 @@ const NOT_RUN: Record<BatchOutcome, { code: string; message: string }> = {
 interface ChunkResult {
   completed: number;
   failed: number;
+  /** Of `failed`, the requests that never ran (the batch expired, was cancelled or failed first). */
+  notRun: number;
   usage: ReturnType<typeof emptyUsage>;
   outputKeys: string[];
   errorKeys: string[];
@@ -51,7 +55,15 @@ interface ChunkResult {
  * `batch_output` files, writes the final `batch.json` and removes the parts. Running it again after it
  * succeeded returns the stored result.
  */
-export function createFinalizeBatch({ catalog }: { catalog: Catalog }) {
+export function createFinalizeBatch({
+  catalog,
+  logger,
+  metrics,
+}: {
+  catalog: Catalog;
+  logger: Logger;
+  metrics: WorkerMetrics;
+}) {
   const { store } = catalog;
   return async function finalizeBatch(input: FinalizeBatchInput): Promise<BatchRecord> {
     const { record, outcome } = input;
@@ -81,6 +93,7 @@ export function createFinalizeBatch({ catalog }: { catalog: Catalog }) {
           completed += r.completed;
           failed += r.failed;
           addUsage(usage, r.usage);
+          metrics.requests.inc({ outcome: 'not_run' }, r.notRun);
         }
         if (completed + failed !== manifest.total) {
           throw ApplicationFailure.nonRetryable(
@@ -120,6 +133,17 @@ export function createFinalizeBatch({ catalog }: { catalog: Catalog }) {
       await catalog.putBatch(final);
       await store.deletePrefix(keys.batchParts(batchId));
       await store.delete(keys.batchManifest(batchId));
+      metrics.batches.inc({ status: outcome });
+      logger.info(
+        {
+          batch_id: batchId,
+          status: outcome,
+          ...batch.request_counts,
+          output_file_id: batch.output_file_id,
+          error_file_id: batch.error_file_id,
+        },
+        'batch finished',
+      );
       return final;
     } finally {
       clearInterval(heartbeat);
@@ -144,7 +168,14 @@ async function collectChunk(
   );
   segments.sort((a, b) => a.start - b.start);
 
-  const result: ChunkResult = { completed: 0, failed: 0, usage: emptyUsage(), outputKeys: [], errorKeys: [] };
+  const result: ChunkResult = {
+    completed: 0,
+    failed: 0,
+    notRun: 0,
+    usage: emptyUsage(),
+    outputKeys: [],
+    errorKeys: [],
+  };
   const notRun = new Set<number>();
   let pos = chunk.firstLine;
   for (const s of segments) {
@@ -171,6 +202,7 @@ async function collectChunk(
       Readable.from(unrunLines(catalog, manifest.inputFileId, batchId, chunk, notRun, NOT_RUN[outcome])),
     );
     result.failed += notRun.size;
+    result.notRun = notRun.size;
     result.errorKeys.push(key);
   }
   return result;

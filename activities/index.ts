@@ -4,6 +4,8 @@
  * dependencies arrive as arguments, so nothing here reads configuration or opens connections itself.
  */
 import type { Catalog } from '../storage';
+import type { Logger } from '../telemetry/logger';
+import type { WorkerMetrics } from '../telemetry/metrics';
 import { createDeliverWebhook } from './deliver-webhook';
 import type { WebhookConfig } from './deliver-webhook';
 import { createExecuteChunk } from './execute-chunk';
@@ -16,16 +18,18 @@ export interface ActivityDeps {
   catalog: Catalog;
   upstream: UpstreamClient;
   webhook: WebhookConfig;
+  logger: Logger;
+  metrics: WorkerMetrics;
 }
 
 /** The activities of the batch workflow, bound to their dependencies. */
-export function createActivities({ catalog, upstream, webhook }: ActivityDeps) {
+export function createActivities({ catalog, upstream, webhook, logger, metrics }: ActivityDeps) {
   const manifests = new ManifestCache(catalog.store);
   return {
-    validateInputFile: createValidateInputFile({ catalog }),
-    executeChunk: createExecuteChunk({ store: catalog.store, upstream, manifests }),
-    finalizeBatch: createFinalizeBatch({ catalog }),
-    deliverWebhook: createDeliverWebhook(webhook),
+    validateInputFile: createValidateInputFile({ catalog, logger }),
+    executeChunk: createExecuteChunk({ store: catalog.store, upstream, manifests, logger, metrics }),
+    finalizeBatch: createFinalizeBatch({ catalog, logger, metrics }),
+    deliverWebhook: createDeliverWebhook({ ...webhook, logger }),
   };
 }
 

@@ -67,9 +67,13 @@ interface Route {
  * are retried with exponential backoff and jitter, honouring `Retry-After`, while the deadline allows;
  * other answers are returned as they are.
  */
+/** Told about every attempt's outcome: the upstream, the HTTP status (or 'error'), the seconds it took. */
+export type UpstreamObserver = (baseUrl: string, status: number | 'error', seconds: number) => void;
+
 export class UpstreamClient {
   private readonly defaultRoute: Route | null;
   private readonly routes = new Map<string, Route>();
+  private observer: UpstreamObserver = () => undefined;
 
   constructor(private readonly config: UpstreamClientConfig) {
     this.defaultRoute = config.default ? makeRoute(config.default) : null;
@@ -131,6 +135,7 @@ export class UpstreamClient {
           timeoutMs: this.config.timeoutMs,
         });
         const { bodyText } = res;
+        this.observer(route.target.baseUrl, res.statusCode, (Date.now() - sentAt) / 1000);
         const requestId = headerValue(res.headers['x-request-id']) ?? newRequestId();
         last = { kind: 'response', status: res.statusCode, requestId, bodyText };
         if (OVERLOAD_STATUS.has(res.statusCode)) route.aimd.overload(sentAt);
@@ -139,6 +144,7 @@ export class UpstreamClient {
         retryAfter = parseRetryAfter(res.headers);
       } catch (err) {
         if (stopper.stopped) return { kind: 'aborted' };
+        this.observer(route.target.baseUrl, 'error', (Date.now() - sentAt) / 1000);
         last = classifyError(err);
       } finally {
         release();
@@ -149,6 +155,11 @@ export class UpstreamClient {
       if (!(await sleepUnlessStopped(delay, stopper))) return { kind: 'aborted' };
     }
     return last;
+  }
+
+  /** Registers the observer of every attempt (metrics). */
+  observe(observer: UpstreamObserver): void {
+    this.observer = observer;
   }
 
   /** The most requests any one upstream may have in flight. */

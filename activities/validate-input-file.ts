@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { BatchError, BatchExecutionOptions, BatchRecord } from '../common/batch';
 import type { Catalog } from '../storage';
+import type { Logger } from '../telemetry/logger';
 import { keys, ObjectNotFoundError, writeJson } from '../storage';
 import { isBlank, readLines } from './line-reader';
 import type { Manifest } from './manifest';
@@ -24,7 +25,7 @@ export type ValidateInputFileOutput =
  * manifest. Bad input is a result (`ok: false` with `errors.data` entries), not a failure, so it is never
  * retried; only storage trouble throws.
  */
-export function createValidateInputFile({ catalog }: { catalog: Catalog }) {
+export function createValidateInputFile({ catalog, logger }: { catalog: Catalog; logger: Logger }) {
   return async function validateInputFile(input: ValidateInputFileInput): Promise<ValidateInputFileOutput> {
     const { record, options } = input;
     const { batch } = record;
@@ -98,7 +99,11 @@ export function createValidateInputFile({ catalog }: { catalog: Catalog }) {
     } finally {
       stream.destroy();
     }
-    if (errors.length > 0) return { ok: false, errors };
+    const log = logger.child({ batch_id: batch.id });
+    if (errors.length > 0) {
+      log.info({ errors: errors.length, first_error: errors[0].code, line: errors[0].line }, 'input file invalid');
+      return { ok: false, errors };
+    }
     if (starts.length === 0) {
       return invalid(
         'empty_file',
@@ -111,6 +116,7 @@ export function createValidateInputFile({ catalog }: { catalog: Catalog }) {
     const manifest: Manifest = { version: 1, inputFileId: batch.input_file_id, total: starts.length, chunks };
     const manifestKey = keys.batchManifest(batch.id);
     await writeJson(catalog.store, manifestKey, manifest);
+    log.info({ total: starts.length, chunks: chunks.length, bytes: totalBytes }, 'input file validated');
     return { ok: true, total: starts.length, chunkCount: chunks.length, manifestKey, model };
   };
 }

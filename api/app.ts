@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import express from 'express';
 import type { Config } from '../config';
 import type { Catalog } from '../storage';
+import type { Logger } from '../telemetry/logger';
+import type { ApiMetrics, Registry } from '../telemetry/metrics';
 import { createAuth } from './auth';
 import { createBatchService } from './batch-service';
 import { createErrorHandler } from './error-handler';
@@ -11,29 +13,49 @@ import { batchesRouter } from './routes/batches';
 import { filesRouter } from './routes/files';
 import type { BatchGateway } from './temporal-gateway';
 
-export type Log = (message: string, fields: Record<string, unknown>) => void;
-
 export interface AppDeps {
   catalog: Catalog;
   gateway: BatchGateway;
   config: Pick<Config, 'api' | 'batch' | 'webhook'>;
-  log?: Log;
+  logger: Logger;
+  /** Served at `GET /metrics`, with the API's own counters in it. */
+  metrics: { registry: Registry; api: ApiMetrics };
 }
 
-/** A JSON line on stderr. */
-export const defaultLog: Log = (message, fields) => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg: message, ...fields })}\n`);
-};
-
-/** The Express app of the API, without `listen()`: the OpenAI Files and Batches routes under `/v1`, and `/healthz`. */
-export function createApp({ catalog, gateway, config, log = defaultLog }: AppDeps): express.Express {
+/**
+ * The Express app of the API, without `listen()`: the OpenAI Files and Batches routes under `/v1`,
+ * `/healthz` and `/metrics`. Every response carries `x-request-id`; every request is logged once, with
+ * its id, route, status and duration (never a body or a key).
+ */
+export function createApp({ catalog, gateway, config, logger, metrics }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // Batches are polled: a 304 would hide a status change from clients that cache.
   app.set('etag', false);
 
-  app.use((_req, res, next) => {
-    res.setHeader('x-request-id', `req_${randomBytes(12).toString('hex')}`);
+  app.use((req, res, next) => {
+    const requestId = `req_${randomBytes(12).toString('hex')}`;
+    res.setHeader('x-request-id', requestId);
+    res.locals.requestId = requestId;
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = `${req.baseUrl}${(req.route as { path?: string } | undefined)?.path ?? ''}` || 'unmatched';
+      metrics.api.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+      metrics.api.httpLatency.observe({ method: req.method, route }, seconds);
+      logger.info(
+        {
+          request_id: requestId,
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          duration_ms: Math.round(seconds * 1000),
+          owner: res.locals.owner as string | undefined,
+          batch_id: res.locals.batchId as string | undefined,
+        },
+        'request',
+      );
+    });
     next();
   });
 
@@ -46,13 +68,18 @@ export function createApp({ catalog, gateway, config, log = defaultLog }: AppDep
     res.json({ status: 'ok' });
   });
 
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
   const files = createFileService({ catalog, maxFileBytes: config.batch.maxFileBytes });
   const batches = createBatchService({
     catalog,
     gateway,
     batchConfig: config.batch,
     webhookConfig: config.webhook,
-    log,
+    logger,
   });
   app.use('/v1', createAuth(config.api.apiKeys));
   app.use(filesRouter(files));
@@ -61,6 +88,6 @@ export function createApp({ catalog, gateway, config, log = defaultLog }: AppDep
   app.use((req) => {
     throw new NotFoundError(`Invalid URL (${req.method} ${req.path})`);
   });
-  app.use(createErrorHandler({ log }));
+  app.use(createErrorHandler({ logger }));
   return app;
 }

@@ -3,6 +3,7 @@ import { emptyUsage, isTerminalStatus } from '../common/batch';
 import { webhookUrlProblem } from '../common/webhook';
 import type { Config } from '../config';
 import type { Catalog } from '../storage';
+import type { Logger } from '../telemetry/logger';
 import { newBatchId } from '../storage';
 import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError } from './errors';
 import type { BatchCreateParams } from './schemas/batch';
@@ -13,7 +14,7 @@ export interface BatchServiceDeps {
   gateway: BatchGateway;
   batchConfig: Config['batch'];
   webhookConfig: Pick<Config['webhook'], 'allowInsecure'>;
-  log: (message: string, fields: Record<string, unknown>) => void;
+  logger: Logger;
 }
 
 export type BatchService = ReturnType<typeof createBatchService>;
@@ -22,7 +23,7 @@ export type BatchService = ReturnType<typeof createBatchService>;
  * Creates, reads, lists and cancels batches. A running batch is read from its workflow's query; a finished
  * one from `batch.json`, which outlives the workflow's retention in Temporal.
  */
-export function createBatchService({ catalog, gateway, batchConfig, webhookConfig, log }: BatchServiceDeps) {
+export function createBatchService({ catalog, gateway, batchConfig, webhookConfig, logger }: BatchServiceDeps) {
   const options: BatchExecutionOptions = {
     chunkMaxLines: batchConfig.chunkMaxLines,
     chunkMaxBytes: batchConfig.chunkMaxBytes,
@@ -99,8 +100,15 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
       // The workflow writes this too; answering 200 matters more than this write, since a 5xx makes the
       // SDK retry and create a second batch.
       await catalog.putBatch(record, { ifAbsent: true }).catch((err: unknown) => {
-        log('could not store batch.json at creation; the workflow will', { batch_id: batch.id, error: String(err) });
+        logger.warn(
+          { batch_id: batch.id, err: String(err) },
+          'could not store batch.json at creation; the workflow will',
+        );
       });
+      logger.info(
+        { batch_id: batch.id, owner, endpoint: batch.endpoint, input_file_id: batch.input_file_id },
+        'batch created',
+      );
       return record;
     },
 

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { core } from 'zod';
+import type { Logger } from '../telemetry/logger';
 import {
   ApiError,
   BadRequestError,
@@ -10,23 +11,26 @@ import {
 } from './errors';
 
 export interface ErrorHandlerDeps {
-  log: (message: string, fields: Record<string, unknown>) => void;
+  logger: Logger;
 }
 
 /**
  * The one place an error becomes an HTTP response: always OpenAI's envelope
  * `{error: {message, type, param, code}}` as `application/json`, with `x-should-retry`.
  */
-export function createErrorHandler({ log }: ErrorHandlerDeps): ErrorRequestHandler {
+export function createErrorHandler({ logger }: ErrorHandlerDeps): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const apiError = toApiError(err);
     if (apiError instanceof InternalServerError) {
-      log('unhandled error', {
-        request_id: res.getHeader('x-request-id'),
-        method: req.method,
-        path: req.path,
-        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
-      });
+      logger.error(
+        {
+          request_id: res.locals.requestId as string | undefined,
+          method: req.method,
+          path: req.path,
+          err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err),
+        },
+        'unhandled error',
+      );
     }
     if (res.headersSent) {
       // A streamed body failed half-way: the status is gone, only cutting the connection tells the client.

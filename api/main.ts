@@ -1,11 +1,15 @@
 import { loadConfig } from '../config';
+import { createLogger } from '../telemetry/logger';
+import { createRegistry } from '../telemetry/metrics';
 import { startApiServer } from './server';
 
 /** `npm run start:api`: the API process alone, against `TEMPORAL_ADDRESS`. Resolves to its stop function. */
 export async function main(env: Record<string, string | undefined>): Promise<() => Promise<void>> {
   const config = loadConfig(env, 'api');
-  const api = await startApiServer(config, config.temporal.address as string);
-  console.log(`API listening on ${api.url}/v1 (Temporal at ${config.temporal.address})`);
-  if (config.api.apiKeys === null) console.warn('Warning: authentication is off (AUTH_DISABLED=true).');
+  const logger = createLogger({ level: config.logLevel, service: 'api' });
+  const api = await startApiServer(config, config.temporal.address as string, { logger, registry: createRegistry() });
+  logger.info({ url: `${api.url}/v1`, temporal: config.temporal.address }, `API listening on ${api.url}/v1`);
+  if (config.api.apiKeys === null)
+    logger.warn('Authentication is off (AUTH_DISABLED=true): every request acts as one tenant.');
   return () => api.stop();
 }

@@ -2,8 +2,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config';
 import { Catalog, createFileStore } from '../storage';
+import type { Logger } from '../telemetry/logger';
+import { createApiMetrics } from '../telemetry/metrics';
+import type { Registry } from '../telemetry/metrics';
 import { createApp } from './app';
-import type { Log } from './app';
 import { connectTemporal } from './temporal-gateway';
 
 export interface RunningApi {
@@ -15,15 +17,28 @@ export interface RunningApi {
 }
 
 /** Connects to Temporal and storage and serves the API on `config.api.port`. */
-export async function startApiServer(config: Config, temporalAddress: string, log?: Log): Promise<RunningApi> {
+export async function startApiServer(
+  config: Config,
+  temporalAddress: string,
+  { logger, registry }: { logger: Logger; registry: Registry },
+): Promise<RunningApi> {
   const gateway = await connectTemporal({
     address: temporalAddress,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
   });
+  if (!gateway.searchAttributes) {
+    logger.warn(
+      'The Batch* search attributes are not registered in the namespace and could not be added: batches run without them (see the README, "Operations")',
+    );
+  }
   const store = createFileStore(config.storage);
   await store.check();
-  const app = createApp({ catalog: new Catalog(store), gateway, config, log });
+  const metrics = {
+    registry,
+    api: createApiMetrics(registry, gateway.searchAttributes ? () => gateway.countByStatus() : undefined),
+  };
+  const app = createApp({ catalog: new Catalog(store), gateway, config, logger, metrics });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.api.port, () => resolve(s));
     s.once('error', reject);
@@ -33,6 +48,7 @@ export async function startApiServer(config: Config, temporalAddress: string, lo
     url: `http://localhost:${port}`,
     port,
     async stop() {
+      // Requests in flight (an upload, say) finish; idle keep-alive connections close at once.
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { BatchRecord, BatchWorkflowInput } from '../common/batch';
+import { BATCH_STATUSES } from '../common/batch';
 import type { batchWorkflow } from '../workflows';
 import {
   BATCH_CREATED_AT,
@@ -36,6 +37,8 @@ export interface BatchGateway {
   check(): Promise<void>;
   /** Whether the Batch* search attributes are registered in the namespace (so batches may set them). */
   readonly searchAttributes: boolean;
+  /** How many batches have each status, by the BatchStatus search attribute. */
+  countByStatus(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -146,6 +149,16 @@ export function createTemporalGateway(
       } catch (err) {
         throw unavailable(err);
       }
+    },
+
+    async countByStatus() {
+      const counts = await Promise.all(
+        BATCH_STATUSES.map(async (status) => {
+          const query = `WorkflowType='${BATCH_WORKFLOW_TYPE}' AND BatchStatus='${status}'`;
+          return [status, (await withDeadline(() => client.workflow.count(query))).count] as const;
+        }),
+      );
+      return Object.fromEntries(counts);
     },
 
     close,

@@ -54,6 +54,17 @@ const Env = z.object({
     .default(30)
     .describe('a chunk whose worker is silent this long is retried on another worker'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100).describe('activities one worker runs at once'),
+  WORKER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9464)
+    .describe('port of the worker process /metrics (0: none); under npm start the API serves them'),
+  LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+    .default('info')
+    .describe('log level'),
   WEBHOOK_SECRET: z.string().min(1).optional().describe('whsec_… secret for Standard Webhooks signatures'),
   WEBHOOK_ALLOW_INSECURE: z.stringbool().default(false).describe('allow http:// and private webhook targets'),
 });
@@ -98,7 +109,8 @@ export interface Config {
     chunkWindow: number;
     chunkHeartbeatTimeoutSeconds: number;
   };
-  worker: { maxConcurrentActivities: number };
+  worker: { maxConcurrentActivities: number; metricsPort: number };
+  logLevel: string;
   webhook: { secret: string | null; allowInsecure: boolean };
 }
 
@@ -190,7 +202,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       chunkWindow: e.BATCH_CHUNK_WINDOW,
       chunkHeartbeatTimeoutSeconds: e.BATCH_CHUNK_HEARTBEAT_TIMEOUT_SECONDS,
     },
-    worker: { maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES },
+    worker: { maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES, metricsPort: e.WORKER_METRICS_PORT },
+    logLevel: e.LOG_LEVEL,
     webhook: { secret: e.WEBHOOK_SECRET ?? null, allowInsecure: e.WEBHOOK_ALLOW_INSECURE },
   };
   return deepFreeze(config);

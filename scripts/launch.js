@@ -15,8 +15,25 @@ const root = path.resolve(__dirname, '..');
 const entries = { standalone: 'standalone/main.js', api: 'api/main.js', worker: 'worker/main.js' };
 const mode = process.argv[2];
 
+// The production processes write JSON lines only, like their pino logs; `npm start` talks to a person.
+const jsonLines = mode === 'api' || mode === 'worker';
+
+function say(message, level = 'info') {
+  if (!jsonLines) {
+    (level === 'info' ? console.log : console.error)(message);
+    return;
+  }
+  const line = {
+    level: level === 'info' ? 30 : 50,
+    time: new Date().toISOString(),
+    service: mode,
+    msg: message.trim(),
+  };
+  (level === 'info' ? process.stdout : process.stderr).write(`${JSON.stringify(line)}\n`);
+}
+
 function fail(message) {
-  console.error(message);
+  say(message, 'error');
   process.exit(1);
 }
 
@@ -29,7 +46,7 @@ function run(cmd, args, what) {
 
 function ensurePackages() {
   if (fs.existsSync(path.join(root, 'node_modules', '@temporalio', 'worker'))) return;
-  console.log('Installing npm packages (npm ci)…');
+  say('Installing npm packages (npm ci)…');
   run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['ci', '--no-audit', '--no-fund'], '`npm ci`');
 }
 
@@ -140,16 +157,16 @@ async function main() {
     if (stoppingSince > 0) {
       // Under `npm start` one Ctrl-C can arrive twice (from the terminal and forwarded by npm).
       if (Date.now() - stoppingSince < 2000) return;
-      console.log('Stopping now.');
+      say('Stopping now.');
       process.exit(130);
     }
     stoppingSince = Date.now();
-    console.log(`\n${signal}: stopping (press Ctrl-C again to force)…`);
+    say(`\n${signal}: stopping (press Ctrl-C again to force)…`);
     try {
       await stop();
       process.exit(0);
     } catch (err) {
-      console.error(`Error while stopping: ${err && err.message ? err.message : err}`);
+      say(`Error while stopping: ${err && err.message ? err.message : err}`, 'error');
       process.exit(1);
     }
   };

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { Runtime, DefaultLogger } from '@temporalio/worker';
 import { startApiServer } from '../api/server';
 import { loadConfig } from '../config';
-import { startWorker } from '../worker/worker';
+import { createLogger } from '../telemetry/logger';
+import { createRegistry } from '../telemetry/metrics';
+import { installTemporalRuntime, startWorker } from '../worker/worker';
 import { startTemporalDevServer } from './temporal-dev-server';
 
 /**
@@ -11,7 +12,10 @@ import { startTemporalDevServer } from './temporal-dev-server';
  */
 export async function main(env: Record<string, string | undefined>): Promise<() => Promise<void>> {
   const config = loadConfig(env, 'standalone');
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const logger = createLogger({ level: config.logLevel, service: 'batch-api' });
+  installTemporalRuntime(logger, config.logLevel);
+  // One registry for the API and the worker: the API's /metrics shows both.
+  const registry = createRegistry();
   mkdirSync(config.dataDir, { recursive: true });
 
   const stops: (() => Promise<void>)[] = [];
@@ -34,10 +38,10 @@ export async function main(env: Record<string, string | undefined>): Promise<() 
       address = server.address;
       console.log(`Temporal Web UI:  http://localhost:${devServer.uiPort}`);
     }
-    const worker = await startWorker(config, { temporalAddress: address });
+    const worker = await startWorker(config, { temporalAddress: address, logger, registry });
     stops.push(() => worker.stop());
-    worker.done.catch((err: unknown) => console.error('Worker stopped:', err));
-    const api = await startApiServer(config, address);
+    worker.done.catch((err: unknown) => logger.error({ err: String(err) }, 'worker stopped'));
+    const api = await startApiServer(config, address, { logger, registry });
     stops.push(() => api.stop());
     console.log(`OpenAI-compatible Batch API: ${api.url}/v1`);
     console.log(`Temporal:         ${address} (namespace ${config.temporal.namespace})`);

@@ -1,10 +1,16 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import * as path from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { LogLevel } from '@temporalio/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, UpstreamClient } from '../activities';
 import type { Config } from '../config';
 import { Catalog, createFileStore } from '../storage';
+import type { Logger } from '../telemetry/logger';
+import { createWorkerMetrics } from '../telemetry/metrics';
+import type { Registry } from '../telemetry/metrics';
 import { PREBUILT_BUNDLE_PATH } from './build-workflow-bundle';
 
 export interface StartWorkerOptions {
@@ -16,6 +22,11 @@ export interface StartWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** The name this worker gives itself in histories; Temporal's default is `pid@hostname`. */
   identity?: string;
+  logger: Logger;
+  /** Where the worker's metrics go. */
+  registry: Registry;
+  /** Serve the registry at `GET /metrics` on `config.worker.metricsPort` (a worker process of its own). */
+  serveMetrics?: boolean;
 }
 
 export interface RunningWorker {
@@ -34,13 +45,28 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
   const store = createFileStore(config.storage);
   await store.check();
   const upstream = new UpstreamClient(config.upstream);
+  const metrics = createWorkerMetrics(options.registry, () => upstream.limits());
+  upstream.observe((baseUrl, status, seconds) => {
+    metrics.upstreamResponses.inc({ upstream: baseUrl, status: String(status) });
+    metrics.upstreamLatency.observe({ upstream: baseUrl }, seconds);
+  });
+  const metricsServer =
+    options.serveMetrics && config.worker.metricsPort > 0
+      ? await serveMetrics(options.registry, config.worker.metricsPort)
+      : null;
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...(options.identity !== undefined ? { identity: options.identity } : {}),
     ...workflowSource(options.workflowBundle),
-    activities: createActivities({ catalog: new Catalog(store), upstream, webhook: config.webhook }),
+    activities: createActivities({
+      catalog: new Catalog(store),
+      upstream,
+      webhook: config.webhook,
+      logger: options.logger,
+      metrics,
+    }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     shutdownGraceTime: SHUTDOWN_GRACE,
     // Cancellation reaches an activity with a heartbeat response: heartbeat often so a cancel takes seconds.
@@ -48,6 +74,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
     defaultHeartbeatThrottleInterval: '2s',
   });
   const done = worker.run().finally(async () => {
+    metricsServer?.close();
     await upstream.close();
     await connection.close();
   });
@@ -64,4 +91,36 @@ function workflowSource(bundle: WorkflowBundleOption | undefined) {
   if (bundle !== undefined) return { workflowBundle: bundle };
   if (existsSync(PREBUILT_BUNDLE_PATH)) return { workflowBundle: { codePath: PREBUILT_BUNDLE_PATH } };
   return { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) };
+}
+
+function serveMetrics(registry: Registry, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => resolve(server));
+  });
+}
+
+const RUNTIME_LEVELS: Record<string, LogLevel> = { trace: 'TRACE', debug: 'DEBUG' };
+
+/**
+ * Sends the Temporal SDK's own logs to the process logger. Its INFO lines (every worker state change)
+ * are noise at our INFO level, so they show only at debug or trace.
+ */
+export function installTemporalRuntime(logger: Logger, level: string): void {
+  const toPino = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
+  Runtime.install({
+    logger: new DefaultLogger(RUNTIME_LEVELS[level] ?? 'WARN', (entry) => {
+      logger[toPino[entry.level]]({ temporal: entry.meta }, entry.message);
+    }),
+  });
 }

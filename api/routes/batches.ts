@@ -9,12 +9,19 @@ import { methodNotAllowed } from './method-not-allowed';
 export function batchesRouter(batches: BatchService): Router {
   const router = Router();
   const json = express.json({ limit: '1mb' });
+  // The request log line carries the batch id.
+  router.param('batch_id', (_req, res, next, id: string) => {
+    res.locals.batchId = id;
+    next();
+  });
 
   router
     .route('/v1/batches')
     .post(json, async function createBatch(req, res) {
       const params = parseParams(BatchCreateParams, req.body);
-      res.json(toBatchObject(await batches.create(res.locals.owner as string, params)));
+      const batch = await batches.create(res.locals.owner as string, params);
+      res.locals.batchId = batch.batch.id;
+      res.json(toBatchObject(batch));
     })
     .get(async function listBatches(req, res) {
       const params = parseParams(BatchListParams, req.query);

@@ -9,6 +9,10 @@ import { startApiServer } from '../../api/server';
 import type { RunningApi } from '../../api/server';
 import { loadConfig } from '../../config';
 import type { Config } from '../../config';
+import { createLogger } from '../../telemetry/logger';
+import type { Logger } from '../../telemetry/logger';
+import { createRegistry } from '../../telemetry/metrics';
+import type { Registry } from '../../telemetry/metrics';
 import { startWorker } from '../../worker/worker';
 import type { RunningWorker } from '../../worker/worker';
 import { startFixtureUpstream } from './fixture-upstream';
@@ -23,6 +27,10 @@ export interface TestStack {
   config: Config;
   dataDir: string;
   temporalAddress: string;
+  /** Every log line the API and workers wrote, parsed. */
+  logs: Record<string, unknown>[];
+  /** The metrics registry the API and the first worker share, as in `npm start`. */
+  registry: Registry;
   /** Starts one more worker on the same task queue. */
   addWorker(): Promise<RunningWorker>;
   stop(): Promise<void>;
@@ -32,6 +40,16 @@ export interface TestStackOptions {
   /** Environment variables on top of the test defaults (data dir, task queue, upstream). */
   env?: Record<string, string>;
   upstream?: FixtureUpstreamOptions;
+}
+
+/** A logger whose JSON lines are kept in `logs`, and a metrics registry, as a process would have them. */
+export function testTelemetry(): { logger: Logger; registry: Registry; logs: Record<string, unknown>[] } {
+  const logs: Record<string, unknown>[] = [];
+  const logger = createLogger(
+    { level: 'info', service: 'test' },
+    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  return { logger, registry: createRegistry(), logs };
 }
 
 /** The Temporal address and workflow bundle prepared by the global setup. */
@@ -62,18 +80,22 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
     'standalone',
   );
+  const { logger, registry, logs } = testTelemetry();
   const workers: RunningWorker[] = [];
   const addWorker = async () => {
     const w = await startWorker(config, {
       temporalAddress: address,
       workflowBundle: { codePath: bundlePath },
       identity: `test-worker-${workers.length + 1}@${process.pid}`,
+      logger,
+      // A further worker is a process of its own in production, with a registry of its own.
+      registry: workers.length === 0 ? registry : createRegistry(),
     });
     workers.push(w);
     return w;
   };
   const worker = await addWorker();
-  const api = await startApiServer(config, address, () => undefined);
+  const api = await startApiServer(config, address, { logger, registry });
   const client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: options.env?.API_KEYS?.split(',')[0] ?? 'unused' });
   return {
     client,
@@ -83,6 +105,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     config,
     dataDir,
     temporalAddress: address,
+    logs,
+    registry,
     addWorker,
     async stop() {
       await api.stop();

@@ -22,7 +22,7 @@ import { freePort } from '../helpers/ports';
 import { launch } from '../helpers/processes';
 import type { LaunchedProcess } from '../helpers/processes';
 import { quietTemporalRuntime } from '../helpers/runtime';
-import { downloadLines, requestLine, testTemporal, uploadLines, waitForBatch } from '../helpers/stack';
+import { downloadLines, requestLine, testTelemetry, testTemporal, uploadLines, waitForBatch } from '../helpers/stack';
 
 jest.setTimeout(180_000);
 
@@ -63,7 +63,7 @@ describe('kill -9 of the worker', () => {
       BATCH_CHUNK_HEARTBEAT_TIMEOUT_SECONDS: '3',
       PORT: '0',
     };
-    api = await startApiServer(loadConfig(env, 'standalone'), testTemporal().address, () => undefined);
+    api = await startApiServer(loadConfig(env, 'standalone'), testTemporal().address, testTelemetry());
   });
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.kill()));
@@ -125,6 +125,7 @@ describe('a restart of Temporal and of the API', () => {
   });
 
   it('does not lose the batch', async () => {
+    const telemetry = testTelemetry();
     const temporalPort = await freePort();
     const devServer = {
       cliPath: process.env.TEMPORAL_CLI_PATH ?? null,
@@ -148,8 +149,10 @@ describe('a restart of Temporal and of the API', () => {
     worker = await startWorker(config, {
       temporalAddress: temporal.address,
       workflowBundle: { codePath: testTemporal().bundlePath },
+      logger: telemetry.logger,
+      registry: telemetry.registry,
     });
-    api = await startApiServer(config, temporal.address, () => undefined);
+    api = await startApiServer(config, temporal.address, telemetry);
     const client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: 'unused', maxRetries: 5 });
     const lines = Array.from({ length: 2000 }, (_, i) => requestLine(`t-${i}`, '/v1/chat/completions'));
     const file = await uploadLines(client, lines);
@@ -165,7 +168,8 @@ describe('a restart of Temporal and of the API', () => {
     await temporal.stop();
     await new Promise((r) => setTimeout(r, 2000));
     temporal = await startTemporalDevServer(devServer);
-    api = await startApiServer(config, temporal.address, () => undefined);
+    // A new API process: a registry of its own.
+    api = await startApiServer(config, temporal.address, testTelemetry());
 
     const { batch } = await waitForBatch(client, created.id, { timeoutMs: 150_000 });
     expect(batch.status).toBe('completed');

@@ -125,8 +125,9 @@ describe('start:api and start:worker', () => {
     expect(await new Promise((resolve) => refused.child.once('exit', resolve))).toBe(1);
     expect(refused.output()).toContain('API_KEYS: required for start:api');
 
-    for (const mode of ['worker', 'worker', 'api'] as const) {
-      const p = launch(mode, env);
+    const metricsPorts = [await freePort(), await freePort()];
+    for (const [i, mode] of (['worker', 'worker', 'api'] as const).entries()) {
+      const p = launch(mode, mode === 'worker' ? { ...env, WORKER_METRICS_PORT: String(metricsPorts[i]) } : env);
       procs.push(p);
       await p.waitFor(mode === 'api' ? /API listening on/ : /Worker polling task queue/);
     }
@@ -144,6 +145,62 @@ describe('start:api and start:worker', () => {
     const other = new OpenAI({ baseURL: `http://localhost:${port}/v1`, apiKey: 'sk-one' });
     await expect(other.batches.retrieve(batch.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
 
+    // Each worker serves its own metrics; together they counted every request once or more (a retried
+    // chunk counts again), and the API counts its requests.
+    const scraped = await Promise.all(metricsPorts.map((p) => scrape(`http://localhost:${p}/metrics`)));
+    const completed = scraped.map((m) => sample(m, 'batch_requests_total', { outcome: 'completed' }) ?? 0);
+    expect(completed[0] + completed[1]).toBeGreaterThanOrEqual(300);
+    expect(sample(scraped[0], 'batch_process_resident_memory_bytes')).toBeGreaterThan(0);
+    const api = await scrape(`http://localhost:${port}/metrics`);
+    expect(
+      sample(api, 'batch_api_requests_total', { method: 'POST', route: '/v1/batches', status: '200' }),
+    ).toBeGreaterThanOrEqual(1);
+
     for (const p of procs) expect(await p.stop('SIGTERM')).toBe(0);
+
+    // Logs are JSON lines with ids, never a key or the text of a request or an answer.
+    for (const p of procs) {
+      const lines = p
+        .output()
+        .split('\n')
+        .filter((l) => l.trim() !== '');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) {
+        expect(() => JSON.parse(line) as unknown).not.toThrow();
+        expect(line).not.toMatch(/sk-one|sk-two|hello from|echo:/);
+      }
+    }
+    const apiLog = procs[2]
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(apiLog).toContainEqual(
+      expect.objectContaining({ msg: 'request', method: 'POST', path: '/v1/batches', batch_id: batch.id, status: 200 }),
+    );
+    const workerLog = procs
+      .slice(0, 2)
+      .flatMap((p) => p.output().split('\n'))
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(workerLog).toContainEqual(expect.objectContaining({ batch_id: batch.id, msg: 'input file validated' }));
   });
 });
+
+async function scrape(url: string): Promise<string> {
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/plain');
+  return res.text();
+}
+
+/** The value of one sample of a Prometheus text exposition, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}

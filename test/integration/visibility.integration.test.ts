@@ -69,6 +69,11 @@ describe('batches in Temporal visibility', () => {
       output_file_id: batch.output_file_id,
       error_file_id: null,
     });
+    // The API's /metrics counts batches by status from the same visibility store.
+    const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
+    expect(metrics).toMatch(/^batch_batches\{status="completed"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^batch_batches\{status="cancelling"\} \d+$/m);
+
     const attributes = description.typedSearchAttributes;
     expect(attributes.get({ name: 'BatchOwner', type: 'KEYWORD' })).toBe('default');
     expect(attributes.get({ name: 'BatchCreatedAt', type: 'DATETIME' })?.getTime()).toBe(batch.created_at * 1000);
