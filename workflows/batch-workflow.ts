@@ -85,16 +85,20 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
     });
   };
 
+  const requestCancel = () => {
+    if (batch.status !== 'cancelling' && batch.status !== 'cancelled') {
+      cancelRequested = true;
+      batch.status = 'cancelling';
+      batch.cancelling_at = nowSeconds();
+      publish();
+    }
+  };
+
   setHandler(getBatchQuery, () => state);
   setHandler(
     cancelBatchUpdate,
     () => {
-      if (batch.status !== 'cancelling' && batch.status !== 'cancelled') {
-        cancelRequested = true;
-        batch.status = 'cancelling';
-        batch.cancelling_at = nowSeconds();
-        publish();
-      }
+      requestCancel();
       return state;
     },
     {
@@ -110,70 +114,80 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
     },
   );
 
-  const validation = await validateInputFile({ record: state, options: input.options });
-  if (!validation.ok) {
-    batch.errors = { object: 'list', data: validation.errors };
-    return finish('failed', null);
-  }
-  batch.model = validation.model;
-  batch.request_counts.total = validation.total;
-  if (cancelRequested) return finish('cancelled', validation.manifestKey);
-  if (Date.now() >= deadlineMs) return finish('expired', validation.manifestKey);
-  batch.status = 'in_progress';
-  batch.in_progress_at = nowSeconds();
-  publish();
+  // `temporal workflow cancel` and the Web UI's Cancel button cancel the batch as the API does: the request
+  // on the root scope becomes a cancel request, and the work runs in a non-cancellable scope so that
+  // finalize still writes the result files and batch.json. A batch past the point of no return finishes.
+  CancellationScope.current().cancelRequested.catch(() => {
+    if (!finishing && !NOT_CANCELLABLE.includes(batch.status)) requestCancel();
+  });
+  return CancellationScope.nonCancellable(run);
 
-  let done = false;
-  let failure: unknown = null;
-  const scope = new CancellationScope();
-  const work = scope
-    .run(() =>
-      runSlidingWindow(
-        validation.chunkCount,
-        input.options.chunkWindow,
-        (chunkIndex) =>
-          executeChunk({
-            batchId: batch.id,
-            inputFileId: batch.input_file_id,
-            manifestKey: validation.manifestKey,
-            chunkIndex,
-            deadlineMs,
-          }),
-        (result: ExecuteChunkOutput) => {
-          batch.request_counts.completed += result.completed;
-          batch.request_counts.failed += result.failed;
-          addUsage(batch.usage, result.usage);
-        },
-      ),
-    )
-    .catch((err: unknown) => {
-      if (!isCancellation(err)) failure = err;
-    })
-    .finally(() => {
-      done = true;
-    });
-  const settledInTime = await condition(() => done || cancelRequested, Math.max(1, deadlineMs - Date.now()));
-  if (!done) scope.cancel();
-  await work;
-
-  let outcome: BatchOutcome;
-  if (failure !== null) {
-    batch.errors = {
-      object: 'list',
-      data: [{ code: 'batch_failed', message: describeFailure(failure), param: null, line: null }],
-    };
-    outcome = 'failed';
-  } else if (cancelRequested) {
-    outcome = 'cancelled';
-  } else if (!settledInTime) {
-    outcome = 'expired';
-  } else {
-    outcome = 'completed';
-    batch.status = 'finalizing';
-    batch.finalizing_at = nowSeconds();
+  async function run(): Promise<BatchRecord> {
+    const validation = await validateInputFile({ record: state, options: input.options });
+    if (!validation.ok) {
+      batch.errors = { object: 'list', data: validation.errors };
+      return finish('failed', null);
+    }
+    batch.model = validation.model;
+    batch.request_counts.total = validation.total;
+    if (cancelRequested) return finish('cancelled', validation.manifestKey);
+    if (Date.now() >= deadlineMs) return finish('expired', validation.manifestKey);
+    batch.status = 'in_progress';
+    batch.in_progress_at = nowSeconds();
     publish();
+
+    let done = false;
+    let failure: unknown = null;
+    const scope = new CancellationScope();
+    const work = scope
+      .run(() =>
+        runSlidingWindow(
+          validation.chunkCount,
+          input.options.chunkWindow,
+          (chunkIndex) =>
+            executeChunk({
+              batchId: batch.id,
+              inputFileId: batch.input_file_id,
+              manifestKey: validation.manifestKey,
+              chunkIndex,
+              deadlineMs,
+            }),
+          (result: ExecuteChunkOutput) => {
+            batch.request_counts.completed += result.completed;
+            batch.request_counts.failed += result.failed;
+            addUsage(batch.usage, result.usage);
+          },
+        ),
+      )
+      .catch((err: unknown) => {
+        if (!isCancellation(err)) failure = err;
+      })
+      .finally(() => {
+        done = true;
+      });
+    const settledInTime = await condition(() => done || cancelRequested, Math.max(1, deadlineMs - Date.now()));
+    if (!done) scope.cancel();
+    await work;
+
+    let outcome: BatchOutcome;
+    if (failure !== null) {
+      batch.errors = {
+        object: 'list',
+        data: [{ code: 'batch_failed', message: describeFailure(failure), param: null, line: null }],
+      };
+      outcome = 'failed';
+    } else if (cancelRequested) {
+      outcome = 'cancelled';
+    } else if (!settledInTime) {
+      outcome = 'expired';
+    } else {
+      outcome = 'completed';
+      batch.status = 'finalizing';
+      batch.finalizing_at = nowSeconds();
+      publish();
+    }
+    return finish(outcome, validation.manifestKey);
   }
-  return finish(outcome, validation.manifestKey);
 
   /** Writes the result files and `batch.json`, whatever cancelled the scope above. */
   async function finish(outcome: BatchOutcome, manifestKey: string | null): Promise<BatchRecord> {

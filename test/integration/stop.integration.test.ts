@@ -3,7 +3,10 @@
  * BATCH_COMPLETION_WINDOW_SECONDS) it expires, and on cancel it goes `cancelling` → `cancelled`; either way
  * finished results are kept and every request that never ran is an error line with `response: null`.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import type OpenAI from 'openai';
+import { findTemporalCli } from '../../standalone/temporal-dev-server';
 import {
   downloadLines,
   replayHistories,
@@ -149,5 +152,38 @@ describe('a cancelled batch', () => {
     const { output, errors } = await resultLines(client, batch);
     expect([...output, ...errors].map((l) => l.custom_id).sort()).toEqual(lines.map((l) => l.custom_id).sort());
     expect(batch.request_counts!.completed).toBeLessThan(40);
+  });
+
+  it('is cancelled by `temporal workflow cancel`, the runbook command, with its results kept', async () => {
+    const { client } = stack;
+    const lines = Array.from({ length: 40 }, (_, i) => requestLine(`t-${i}`, '/v1/chat/completions'));
+    const file = await uploadLines(client, lines);
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    for (;;) {
+      const b = await client.batches.retrieve(created.id);
+      if (b.request_counts!.completed >= 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await promisify(execFile)(findTemporalCli(process.env.TEMPORAL_CLI_PATH ?? null), [
+      'workflow',
+      'cancel',
+      '--address',
+      stack.temporalAddress,
+      '--workflow-id',
+      created.id,
+    ]);
+    const { batch } = await waitForBatch(client, created.id);
+    expect(batch.status).toBe('cancelled');
+    finished.cancelledByTemporal = batch.id;
+    expect(Number.isInteger(batch.cancelling_at)).toBe(true);
+    const { output, errors } = await resultLines(client, batch);
+    expect(output.length).toBeGreaterThanOrEqual(2);
+    expect(batch.request_counts).toEqual({ total: 40, completed: output.length, failed: errors.length });
+    expect([...output, ...errors].map((l) => l.custom_id).sort()).toEqual(lines.map((l) => l.custom_id).sort());
+    expect(errors.every((l) => l.error.code === 'batch_cancelled')).toBe(true);
   });
 });
