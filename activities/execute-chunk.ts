@@ -311,7 +311,12 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
         });
       case 'shutdown':
         await flush(ready);
-        throw new CancelledFailure('The worker is shutting down');
+        // A failure, not a cancellation: nobody cancelled the activity, and a failed attempt is retried
+        // at once by another worker, where an unsolicited cancellation would wait for the heartbeat timeout.
+        throw ApplicationFailure.create({
+          message: 'The worker is shutting down; the chunk resumes from its watermark',
+          type: FailureType.WorkerShutdown,
+        });
       case 'error':
       default:
         await flush(ready).catch(() => undefined);

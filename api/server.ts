@@ -44,16 +44,21 @@ export async function startApiServer(
     s.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
+  let stopping: Promise<void> | undefined;
   return {
     url: `http://localhost:${port}`,
     port,
-    async stop() {
-      // Requests in flight (an upload, say) finish; idle keep-alive connections close at once.
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await gateway.close();
+    stop() {
+      // Requests in flight (an upload, say) finish; idle keep-alive connections close at once, and a
+      // connection that goes idle after its response is closed by Node as the server is closing.
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await gateway.close();
+      })();
+      return stopping;
     },
   };
 }

@@ -8,6 +8,8 @@ export const FailureType = {
   CorruptBatchState: 'CorruptBatchState',
   /** The upstream could not be reached for any request of a chunk; retried by Temporal from the watermark. */
   UpstreamUnavailable: 'UpstreamUnavailable',
+  /** The worker running a chunk is stopping; the chunk flushed what finished and is retried at once elsewhere. */
+  WorkerShutdown: 'WorkerShutdown',
   /** The webhook target is not allowed (not HTTPS, or not public); delivery is not attempted. */
   WebhookRefused: 'WebhookRefused',
 } as const;

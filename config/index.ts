@@ -54,6 +54,9 @@ const Env = z.object({
     .default(30)
     .describe('a chunk whose worker is silent this long is retried on another worker'),
   WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt.default(100).describe('activities one worker runs at once'),
+  WORKER_SHUTDOWN_GRACE_SECONDS: positiveInt
+    .default(30)
+    .describe('a stopping worker lets running chunks go on this long, then they flush and stop'),
   WORKER_METRICS_PORT: z.coerce
     .number()
     .int()
@@ -109,7 +112,7 @@ export interface Config {
     chunkWindow: number;
     chunkHeartbeatTimeoutSeconds: number;
   };
-  worker: { maxConcurrentActivities: number; metricsPort: number };
+  worker: { maxConcurrentActivities: number; shutdownGraceSeconds: number; metricsPort: number };
   logLevel: string;
   webhook: { secret: string | null; allowInsecure: boolean };
 }
@@ -202,7 +205,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       chunkWindow: e.BATCH_CHUNK_WINDOW,
       chunkHeartbeatTimeoutSeconds: e.BATCH_CHUNK_HEARTBEAT_TIMEOUT_SECONDS,
     },
-    worker: { maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES, metricsPort: e.WORKER_METRICS_PORT },
+    worker: {
+      maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
+      metricsPort: e.WORKER_METRICS_PORT,
+    },
     logLevel: e.LOG_LEVEL,
     webhook: { secret: e.WEBHOOK_SECRET ?? null, allowInsecure: e.WEBHOOK_ALLOW_INSECURE },
   };

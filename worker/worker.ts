@@ -36,8 +36,6 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** How long a stopping worker waits for running activities, which flush their segments when cancelled. */
-const SHUTDOWN_GRACE = '30s';
 
 /** Connects to Temporal and runs a worker for the batch workflow and its activities. */
 export async function startWorker(config: Config, options: StartWorkerOptions): Promise<RunningWorker> {
@@ -68,7 +66,9 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
       metrics,
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
-    shutdownGraceTime: SHUTDOWN_GRACE,
+    // A stopping worker lets running activities go on this long; then they are cancelled, and a chunk
+    // flushes what it finished before it stops, so the next attempt resends almost nothing.
+    shutdownGraceTime: `${config.worker.shutdownGraceSeconds}s`,
     // Cancellation reaches an activity with a heartbeat response: heartbeat often so a cancel takes seconds.
     maxHeartbeatThrottleInterval: '2s',
     defaultHeartbeatThrottleInterval: '2s',
