@@ -36,7 +36,6 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-
 /** Connects to Temporal and runs a worker for the batch workflow and its activities. */
 export async function startWorker(config: Config, options: StartWorkerOptions): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: options.temporalAddress });
