@@ -116,7 +116,14 @@ async function startStack(workerCount: number, env: Record<string, string> = {})
   };
   const workers: Proc[] = [];
   for (let i = 0; i < workerCount; i++) {
-    workers.push(await startProcess(['scripts/launch.js', 'worker'], common, /Worker polling/));
+    const metricsPort = String(await freePort());
+    workers.push(
+      await startProcess(
+        ['scripts/launch.js', 'worker'],
+        { ...common, WORKER_METRICS_PORT: metricsPort },
+        /Worker polling/,
+      ),
+    );
   }
   const api = await startProcess(
     ['scripts/launch.js', 'api'],

@@ -104,7 +104,13 @@ function serveMetrics(registry: Registry, port: number): Promise<Server> {
     );
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`WORKER_METRICS_PORT ${port} is in use: give each worker its own port, or 0 for none`)
+          : err,
+      ),
+    );
     server.listen(port, () => resolve(server));
   });
 }

@@ -73,7 +73,7 @@ describe('kill -9 of the worker', () => {
   });
 
   it('lets a new worker finish the batch, every custom_id exactly once', async () => {
-    const first = launch('worker', env);
+    const first = launch('worker', { ...env, WORKER_METRICS_PORT: String(await freePort()) });
     workers.push(first);
     await first.waitFor(/Worker polling/);
     const client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: 'unused' });
@@ -90,7 +90,8 @@ describe('kill -9 of the worker', () => {
     const sentBeforeKill = upstream.requestCount;
     expect(sentBeforeKill).toBeLessThan(3000);
 
-    const second = launch('worker', env);
+    const secondMetrics = await freePort();
+    const second = launch('worker', { ...env, WORKER_METRICS_PORT: String(secondMetrics) });
     workers.push(second);
     const { batch } = await waitForBatch(client, created.id, { timeoutMs: 150_000 });
     expect(batch.status).toBe('completed');
@@ -102,6 +103,11 @@ describe('kill -9 of the worker', () => {
     );
     console.log(`kill -9 at ${sentBeforeKill} of 3000 requests sent: ${(repeated * 100).toFixed(1)}% sent twice`);
     expect(repeated).toBeLessThan(0.1);
+
+    // The new worker counted the chunks it took over from their watermarks.
+    const metrics = await (await fetch(`http://localhost:${secondMetrics}/metrics`)).text();
+    const retries = Number(/^batch_chunk_retries_total (\d+)$/m.exec(metrics)?.[1]);
+    expect(retries).toBeGreaterThanOrEqual(1);
   });
 });
 
