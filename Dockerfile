@@ -8,6 +8,7 @@ COPY api ./api
 COPY activities ./activities
 COPY common ./common
 COPY config ./config
+COPY egress ./egress
 COPY standalone ./standalone
 COPY storage ./storage
 COPY telemetry ./telemetry

@@ -7,9 +7,16 @@ const builtins = builtinModules.flatMap((m) => [m, `${m}/*`, `node:${m}`, `node:
 
 /** `from` folders that `target` must not import (values or types, unless noted in B3). */
 const zones = [
-  { target: './workflows', from: ['./storage', './config', './api', './worker', './standalone', './telemetry'] },
+  {
+    target: './workflows',
+    from: ['./storage', './config', './api', './worker', './standalone', './telemetry', './egress'],
+  },
   { target: './activities', from: ['./api', './worker', './standalone', './workflows'] },
   { target: './storage', from: ['./api', './workflows', './activities', './worker', './standalone', './telemetry'] },
+  {
+    target: './egress',
+    from: ['./api', './workflows', './activities', './worker', './standalone', './storage', './telemetry', './config'],
+  },
   { target: './telemetry', from: ['./api', './workflows', './activities', './worker', './standalone', './storage'] },
   { target: './api', from: ['./activities', './worker', './standalone'] },
   { target: './worker', from: ['./api', './standalone'] },
@@ -19,7 +26,17 @@ const zones = [
   },
   {
     target: './common',
-    from: ['./api', './workflows', './activities', './worker', './storage', './config', './standalone'],
+    from: [
+      './api',
+      './workflows',
+      './activities',
+      './worker',
+      './storage',
+      './config',
+      './standalone',
+      './egress',
+      './telemetry',
+    ],
   },
 ];
 

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { request } from 'undici';
 import type { Batch, BatchRecord, BatchStatus } from '../common/batch';
 import { FailureType } from '../common/failure-types';
-import { webhookUrlProblem } from '../common/webhook';
+import { ForbiddenTargetError, webhookDispatcher, webhookTargetProblem } from '../egress/webhook-target';
 import type { Logger } from '../telemetry/logger';
 
 /** The webhook part of the configuration. */
@@ -88,10 +88,12 @@ export function signatureHeaders(
  * and Temporal retries with backoff. It never changes the batch.
  */
 export function createDeliverWebhook(config: WebhookConfig & { logger: Logger }) {
+  const dispatcher = webhookDispatcher(config.allowInsecure);
   return async function deliverWebhook({ record }: DeliverWebhookInput): Promise<void> {
     const url = record.webhookUrl;
     if (url === null) return;
-    const problem = webhookUrlProblem(url, config.allowInsecure);
+    // Checked again here: the host may resolve elsewhere now than when the batch was created.
+    const problem = await webhookTargetProblem(url, config.allowInsecure);
     if (problem !== null) {
       throw ApplicationFailure.nonRetryable(`Refusing webhook target ${url}: ${problem}`, FailureType.WebhookRefused);
     }
@@ -100,6 +102,8 @@ export function createDeliverWebhook(config: WebhookConfig & { logger: Logger })
     let status: number;
     try {
       const res = await request(url, {
+        // Connects to public addresses only, checked on the addresses the connection uses.
+        dispatcher,
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -113,6 +117,13 @@ export function createDeliverWebhook(config: WebhookConfig & { logger: Logger })
       status = res.statusCode;
       await res.body.dump();
     } catch (err) {
+      const refused = forbidden(err);
+      if (refused !== null) {
+        throw ApplicationFailure.nonRetryable(
+          `Refusing webhook target ${url}: ${refused.message}`,
+          FailureType.WebhookRefused,
+        );
+      }
       throw new WebhookDeliveryError(`POST ${url} failed: ${(err as Error).message}`);
     }
     // The host only: a webhook URL may carry a token in its path or query.
@@ -123,4 +134,10 @@ export function createDeliverWebhook(config: WebhookConfig & { logger: Logger })
     }
     log.info({ status }, 'webhook delivered');
   };
+}
+
+/** The refusal of the address guard, whether the HTTP client passes it on as it is or as a cause. */
+function forbidden(err: unknown): ForbiddenTargetError | null {
+  for (let e = err; e instanceof Error; e = e.cause) if (e instanceof ForbiddenTargetError) return e;
+  return null;
 }

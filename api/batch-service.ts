@@ -1,6 +1,6 @@
 import type { Batch, BatchExecutionOptions, BatchRecord } from '../common/batch';
 import { emptyUsage, isTerminalStatus } from '../common/batch';
-import { webhookUrlProblem } from '../common/webhook';
+import { webhookTargetProblem } from '../egress/webhook-target';
 import type { Config } from '../config';
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
@@ -60,7 +60,7 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
       const runOptions = { ...options, searchAttributes: gateway.searchAttributes };
       const webhookUrl = params.webhook_url ?? null;
       if (webhookUrl !== null) {
-        const problem = webhookUrlProblem(webhookUrl, webhookConfig.allowInsecure);
+        const problem = await webhookTargetProblem(webhookUrl, webhookConfig.allowInsecure);
         if (problem !== null) {
           throw new BadRequestError(`Invalid 'webhook_url': ${problem}.`, 'webhook_url', 'invalid_url');
         }

@@ -4,8 +4,10 @@
  * and never holding back or changing the batch.
  */
 import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import OpenAI from 'openai';
-import { requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
+import { startWorker } from '../../worker/worker';
+import { requestLine, startTestStack, testTelemetry, testTemporal, uploadLines, waitForBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 import { startWebhookReceiver } from '../helpers/webhook-receiver';
 import type { WebhookReceiver } from '../helpers/webhook-receiver';
@@ -105,6 +107,12 @@ describe('webhook targets', () => {
     ['http://hooks.example.com/batch', 'expected an HTTPS URL'],
     ['ftp://hooks.example.com/batch', 'expected an HTTPS URL'],
     ['not a url', 'expected an absolute URL'],
+    ['https://127.0.0.1:8443/batch', 'the address 127.0.0.1 is not public: loopback'],
+    ['https://169.254.169.254/latest', 'the address 169.254.169.254 is not public: link-local (cloud metadata)'],
+    [
+      'https://[fd00:ec2::254]/',
+      'the address fd00:ec2::254 is not public: unique local (private; includes cloud metadata such as fd00:ec2::254)',
+    ],
   ])('refuses %s without WEBHOOK_ALLOW_INSECURE', async (url, problem) => {
     const file = await uploadLines(stack.client, [requestLine('t', '/v1/chat/completions')]);
     const err = await stack.client.batches
@@ -122,5 +130,64 @@ describe('webhook targets', () => {
       param: 'webhook_url',
       code: 'invalid_url',
     });
+  });
+});
+
+describe('a webhook target that turns private after the batch was created', () => {
+  let stack: TestStack;
+  let receiver: WebhookReceiver;
+  beforeAll(async () => {
+    // The API accepts any target here; the worker that delivers does not: as if the name had resolved to a
+    // public address at creation and to loopback at delivery (DNS rebinding).
+    stack = await startTestStack({ env: { WEBHOOK_ALLOW_INSECURE: 'true' } });
+    receiver = await startWebhookReceiver();
+  });
+  afterAll(async () => {
+    await receiver.close();
+    await stack.stop();
+  });
+
+  it('is refused at delivery, and the batch completes all the same', async () => {
+    await stack.worker.stop();
+    const strict = await startWorker(
+      { ...stack.config, webhook: { ...stack.config.webhook, allowInsecure: false } },
+      {
+        temporalAddress: stack.temporalAddress,
+        workflowBundle: { codePath: testTemporal().bundlePath },
+        ...testTelemetry(),
+      },
+    );
+    try {
+      const file = await uploadLines(stack.client, [requestLine('r', '/v1/chat/completions')]);
+      const target = new URL(receiver.url);
+      const created = await stack.client.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+        webhook_url: `https://localhost:${target.port}/hook`,
+      } as OpenAI.Batches.BatchCreateParams);
+      const { batch } = await waitForBatch(stack.client, created.id);
+      expect(batch.status).toBe('completed');
+
+      const connection = await Connection.connect({ address: stack.temporalAddress });
+      try {
+        const handle = new Client({ connection }).workflow.getHandle(batch.id);
+        await handle.result();
+        const { events } = await handle.fetchHistory();
+        const failures = (events ?? [])
+          .map((e) => e.activityTaskFailedEventAttributes?.failure)
+          .filter((f) => f !== undefined && f !== null);
+        expect(failures).toHaveLength(1);
+        expect(failures[0]!.message).toMatch(
+          /^Refusing webhook target https:\/\/localhost:\d+\/hook: the address localhost \((127\.0\.0\.1|::1)\) is not public: loopback$/,
+        );
+        expect(failures[0]!.applicationFailureInfo).toMatchObject({ type: 'WebhookRefused', nonRetryable: true });
+      } finally {
+        await connection.close();
+      }
+      expect(receiver.received).toHaveLength(0);
+    } finally {
+      await strict.stop();
+    }
   });
 });
