@@ -178,10 +178,10 @@ describe('a webhook target that turns private after the batch was created', () =
           .map((e) => e.activityTaskFailedEventAttributes?.failure)
           .filter((f) => f !== undefined && f !== null);
         expect(failures).toHaveLength(1);
-        expect(failures[0]!.message).toMatch(
+        expect(failures[0].message).toMatch(
           /^Refusing webhook target https:\/\/localhost:\d+\/hook: the address localhost \((127\.0\.0\.1|::1)\) is not public: loopback$/,
         );
-        expect(failures[0]!.applicationFailureInfo).toMatchObject({ type: 'WebhookRefused', nonRetryable: true });
+        expect(failures[0].applicationFailureInfo).toMatchObject({ type: 'WebhookRefused', nonRetryable: true });
       } finally {
         await connection.close();
       }
