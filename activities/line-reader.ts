@@ -6,18 +6,26 @@ export interface RawLine {
   start: number;
   /** Byte offset just past the line break (the next line's start), or the end of the object. */
   end: number;
+  /** The line's bytes; empty when it is too long. */
   bytes: Buffer;
+  /** Set when the line is longer than `maxLineBytes`: its bytes were skipped, not held. */
+  tooLong?: true;
 }
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Splits a byte stream into lines, keeping byte offsets so a line can be found again by range.
- * `baseOffset` is the offset of the stream's first byte in the object. A trailing `\r` is dropped.
+ * `baseOffset` is the offset of the stream's first byte in the object. A trailing `\r` is dropped. A line
+ * longer than `maxLineBytes` is not buffered: it comes out empty, marked `tooLong`, so memory stays bounded
+ * whatever the input.
  */
-export async function* readLines(stream: Readable, baseOffset = 0): AsyncGenerator<RawLine> {
+export async function* readLines(stream: Readable, baseOffset = 0, maxLineBytes = Infinity): AsyncGenerator<RawLine> {
   let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let overflow = false;
   let pendingStart = baseOffset;
   let offset = baseOffset;
   for await (const data of stream) {
@@ -27,17 +35,35 @@ export async function* readLines(stream: Readable, baseOffset = 0): AsyncGenerat
       const nl = chunk.indexOf(NEWLINE, pos);
       if (nl === -1) break;
       const piece = chunk.subarray(pos, nl);
-      const bytes = pending.length === 0 ? piece : Buffer.concat([...pending, piece]);
-      pending = [];
       const end = offset + nl + 1;
-      yield { start: pendingStart, end, bytes: trimCr(bytes) };
+      if (overflow || pendingBytes + piece.length > maxLineBytes) {
+        yield { start: pendingStart, end, bytes: EMPTY, tooLong: true };
+      } else {
+        const bytes = pending.length === 0 ? piece : Buffer.concat([...pending, piece]);
+        yield { start: pendingStart, end, bytes: trimCr(bytes) };
+      }
+      pending = [];
+      pendingBytes = 0;
+      overflow = false;
       pendingStart = end;
       pos = nl + 1;
     }
-    if (pos < chunk.length) pending.push(chunk.subarray(pos));
+    if (pos < chunk.length && !overflow) {
+      const rest = chunk.subarray(pos);
+      if (pendingBytes + rest.length > maxLineBytes) {
+        overflow = true;
+        pending = [];
+        pendingBytes = 0;
+      } else {
+        pending.push(rest);
+        pendingBytes += rest.length;
+      }
+    }
     offset += chunk.length;
   }
-  if (pending.length > 0) {
+  if (overflow) {
+    yield { start: pendingStart, end: offset, bytes: EMPTY, tooLong: true };
+  } else if (pending.length > 0) {
     const bytes = Buffer.concat(pending);
     if (bytes.length > 0) yield { start: pendingStart, end: offset, bytes: trimCr(bytes) };
   }

@@ -8,6 +8,9 @@ export interface RequestLine {
   body: Record<string, unknown> & { model: string };
 }
 
+/** Deepest nesting of objects and arrays a request line may have; no real request comes near it. */
+export const MAX_NESTING_DEPTH = 128;
+
 export type LineCheck = { ok: true; line: RequestLine } | { ok: false; error: Omit<BatchError, 'line'> };
 
 /**
@@ -15,6 +18,13 @@ export type LineCheck = { ok: true; line: RequestLine } | { ok: false; error: Om
  * where they are known. Uniqueness of `custom_id` is checked by the caller, which sees every line.
  */
 export function checkRequestLine(text: string, endpoint: BatchEndpoint): LineCheck {
+  if (nestsDeeperThan(text, MAX_NESTING_DEPTH)) {
+    return fail(
+      'invalid_json_line',
+      `This line nests objects and arrays deeper than ${MAX_NESTING_DEPTH} levels, the most a request may.`,
+      null,
+    );
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -51,10 +61,10 @@ export function checkRequestLine(text: string, endpoint: BatchEndpoint): LineChe
     const api = endpoint === '/v1/chat/completions' ? 'Chat Completions' : 'Completions';
     return fail('streaming_unsupported', `${api}: Streaming is not supported in the Batch API.`, 'body.stream');
   }
-  if (endpoint === '/v1/chat/completions' && b.messages === undefined) {
+  if (endpoint === '/v1/chat/completions' && (b.messages === undefined || b.messages === null)) {
     return fail('invalid_request', 'Messages parameter is required.', 'body.messages');
   }
-  if (endpoint === '/v1/completions' && b.prompt === undefined) {
+  if (endpoint === '/v1/completions' && (b.prompt === undefined || b.prompt === null)) {
     return fail('invalid_request', 'Prompt parameter is required.', 'body.prompt');
   }
   return { ok: true, line: obj as unknown as RequestLine };
@@ -62,4 +72,31 @@ export function checkRequestLine(text: string, endpoint: BatchEndpoint): LineChe
 
 function fail(code: string, message: string, param: string | null): LineCheck {
   return { ok: false, error: { code, message, param } };
+}
+
+/**
+ * Whether JSON text nests objects and arrays deeper than `max`. Most lines hold too few brackets to get
+ * there, which `indexOf` (fast) tells; only the others are scanned character by character.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let brackets = 0;
+  for (let i = text.indexOf('{'); i !== -1 && brackets <= max; i = text.indexOf('{', i + 1)) brackets++;
+  for (let i = text.indexOf('['); i !== -1 && brackets <= max; i = text.indexOf('[', i + 1)) brackets++;
+  if (brackets <= max) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }

@@ -65,10 +65,22 @@ export function createValidateInputFile({ catalog, logger }: { catalog: Catalog;
       throw err;
     }
     try {
-      for await (const raw of readLines(stream)) {
+      const maxLineBytes = options.maxLineBytes ?? Infinity;
+      for await (const raw of readLines(stream, 0, maxLineBytes)) {
         lineNo++;
         totalBytes = raw.end;
         if (lineNo % 5000 === 0) ctx.heartbeat({ line: lineNo });
+        if (raw.tooLong === true) {
+          starts.push(raw.start);
+          errors.push({
+            code: 'line_too_long',
+            message: `This line is longer than ${maxLineBytes} bytes, the most a request line may hold.`,
+            param: null,
+            line: lineNo,
+          });
+          if (errors.length >= MAX_REPORTED_ERRORS) break;
+          continue;
+        }
         if (isBlank(raw.bytes)) continue;
         if (starts.length >= options.maxRequests) {
           errors.push({

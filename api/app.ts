@@ -6,6 +6,7 @@ import type { Logger } from '../telemetry/logger';
 import type { ApiMetrics, Registry } from '../telemetry/metrics';
 import { createAuth } from './auth';
 import { createBatchService } from './batch-service';
+import { batchCreateRateLimit } from './rate-limit';
 import { createErrorHandler } from './error-handler';
 import { NotFoundError, ServiceUnavailableError } from './errors';
 import { createFileService } from './file-service';
@@ -83,7 +84,7 @@ export function createApp({ catalog, gateway, config, logger, metrics }: AppDeps
   });
   app.use('/v1', createAuth(config.api.apiKeys));
   app.use(filesRouter(files));
-  app.use(batchesRouter(batches));
+  app.use(batchesRouter(batches, batchCreateRateLimit(config.api.createRateLimitPerHour)));
 
   app.use((req) => {
     throw new NotFoundError(`Invalid URL (${req.method} ${req.path})`);

@@ -29,6 +29,7 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
     chunkMaxBytes: batchConfig.chunkMaxBytes,
     chunkWindow: batchConfig.chunkWindow,
     maxRequests: batchConfig.maxRequests,
+    maxLineBytes: batchConfig.maxLineBytes,
     chunkHeartbeatTimeoutSeconds: batchConfig.chunkHeartbeatTimeoutSeconds,
   };
 

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Request } from 'express';
 import busboy from 'busboy';
 import type { FileStore } from '../storage';
@@ -50,6 +51,9 @@ export function receiveUpload(
     let writing: Promise<number | false> | null = null;
     let tooLarge = false;
     let failed = false;
+    let closed = false;
+    let fileStream: Readable | null = null;
+    let unterminated = false;
 
     const fail = (err: Error) => {
       if (failed) return;
@@ -74,6 +78,7 @@ export function receiveUpload(
       stream.on('limit', () => {
         tooLarge = true;
       });
+      fileStream = stream;
       writing = store.write(key, stream);
       writing.then(
         (bytes) => {
@@ -83,7 +88,8 @@ export function receiveUpload(
             file = { filename: info.filename ?? 'file', bytes: bytes === false ? 0 : bytes };
           }
         },
-        (err: unknown) => fail(err as Error),
+        (err: unknown) =>
+          fail(unterminated ? new BadRequestError('Invalid multipart body: Unexpected end of form') : (err as Error)),
       );
     });
     parser.on('error', (err: Error) => {
@@ -92,11 +98,32 @@ export function receiveUpload(
       fail(new BadRequestError(`Invalid multipart body: ${err.message}`));
     });
     parser.on('close', () => {
+      closed = true;
       void Promise.resolve(writing)
         .catch(() => undefined)
         .then(() => {
           if (!failed) resolve({ fields, file });
         });
+    });
+    req.on('end', () => {
+      // busboy leaves a file part open for ever when the form's end boundary comes before it (it ignores the
+      // rest but never ends the part). Once every byte was parsed, a file part that has nothing buffered and
+      // has not ended, twice in a row, never will: that is malformed input, not a slow store.
+      let suspect = 0;
+      const timer = setInterval(() => {
+        const stalled =
+          parser.writableLength === 0 &&
+          fileStream !== null &&
+          !fileStream.readableEnded &&
+          fileStream.readableLength === 0;
+        suspect = stalled ? suspect + 1 : 0;
+        if (failed || closed || suspect >= 2) clearInterval(timer);
+        if (!failed && !closed && suspect >= 2) {
+          unterminated = true;
+          fileStream?.destroy(new Error('Unexpected end of form'));
+        }
+      }, 100);
+      timer.unref();
     });
     req.on('close', () => {
       if (!req.complete) fail(new BadRequestError('The upload was aborted before it completed.'));

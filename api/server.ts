@@ -1,4 +1,6 @@
+import { maxHeaderSize } from 'node:http';
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config';
 import { Catalog, createFileStore } from '../storage';
@@ -43,6 +45,7 @@ export async function startApiServer(
     const s = app.listen(config.api.port, () => resolve(s));
     s.once('error', reject);
   });
+  server.on('clientError', answerClientError);
   const { port } = server.address() as AddressInfo;
   let stopping: Promise<void> | undefined;
   return {
@@ -61,4 +64,30 @@ export async function startApiServer(
       return stopping;
     },
   };
+}
+
+/**
+ * Requests Node rejects before Express sees them (headers over Node's 16 KiB limit, malformed HTTP) get
+ * the error envelope too, instead of Node's bare status line.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify({
+    error: {
+      message: tooLarge
+        ? `The request headers are larger than ${maxHeaderSize} bytes, the most this API reads.`
+        : 'The request is not valid HTTP.',
+      type: 'invalid_request_error',
+      param: null,
+      code: tooLarge ? 'headers_too_large' : null,
+    },
+  });
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-should-retry: false\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -106,6 +106,8 @@ export interface BatchExecutionOptions {
   chunkWindow: number;
   /** Most request lines the input file may hold. */
   maxRequests: number;
+  /** Longest request line, in bytes (absent in old histories: no limit). */
+  maxLineBytes?: number;
   /** A chunk whose worker sent no heartbeat for this long is retried elsewhere (absent in old histories: 30). */
   chunkHeartbeatTimeoutSeconds?: number;
   /** Whether the Batch* search attributes are registered, so the workflow may set them (absent: false). */

@@ -44,6 +44,15 @@ const Env = z.object({
   MODEL_ROUTES: z.string().min(1).optional().describe('JSON, or a path to a JSON file: model → upstream'),
   API_KEYS: z.string().min(1).optional().describe('comma-separated API keys, one tenant each'),
   AUTH_DISABLED: z.stringbool().default(false).describe('let start:api run without API_KEYS'),
+  BATCH_CREATE_RATE_LIMIT_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2000)
+    .describe('batches one API key may create per hour, per API process (0: no limit)'),
+  BATCH_MAX_LINE_BYTES: positiveInt
+    .default(8 * 1024 * 1024)
+    .describe('longest request line of an input file; longer lines are line errors'),
   BATCH_MAX_REQUESTS: positiveInt.default(50_000).describe('most request lines in one input file'),
   BATCH_MAX_FILE_BYTES: positiveInt.default(209_715_200).describe('largest upload'),
   BATCH_COMPLETION_WINDOW_SECONDS: positiveInt.default(86_400).describe('what the 24h window lasts'),
@@ -87,6 +96,8 @@ export interface Config {
     port: number;
     /** The accepted API keys; null when authentication is off (one tenant). */
     apiKeys: string[] | null;
+    /** Batch creations per key and hour; 0 for no limit. */
+    createRateLimitPerHour: number;
   };
   dataDir: string;
   temporal: {
@@ -105,6 +116,7 @@ export interface Config {
   };
   batch: {
     maxRequests: number;
+    maxLineBytes: number;
     maxFileBytes: number;
     completionWindowSeconds: number;
     chunkMaxLines: number;
@@ -168,7 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dataDir = path.resolve(e.DATA_DIR);
   const config: Config = {
     role,
-    api: { port: e.PORT, apiKeys },
+    api: { port: e.PORT, apiKeys, createRateLimitPerHour: e.BATCH_CREATE_RATE_LIMIT_PER_HOUR },
     dataDir,
     temporal: {
       address: e.TEMPORAL_ADDRESS ?? (role === 'standalone' ? null : 'localhost:7233'),
@@ -198,6 +210,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     batch: {
       maxRequests: e.BATCH_MAX_REQUESTS,
+      maxLineBytes: e.BATCH_MAX_LINE_BYTES,
       maxFileBytes: e.BATCH_MAX_FILE_BYTES,
       completionWindowSeconds: e.BATCH_COMPLETION_WINDOW_SECONDS,
       chunkMaxLines: e.BATCH_CHUNK_MAX_LINES,

@@ -1,12 +1,13 @@
 import express, { Router } from 'express';
+import type { RequestHandler } from 'express';
 import type { BatchService } from '../batch-service';
 import { BatchCreateParams, BatchListParams, toBatchObject } from '../schemas/batch';
 import { toCursorPage } from '../schemas/pagination';
 import { parseParams } from '../schemas/parse';
 import { methodNotAllowed } from './method-not-allowed';
 
-/** `/v1/batches`: create, list (newest first), retrieve, cancel. */
-export function batchesRouter(batches: BatchService): Router {
+/** `/v1/batches`: create (rate-limited per key), list (newest first), retrieve, cancel. */
+export function batchesRouter(batches: BatchService, createLimit: RequestHandler): Router {
   const router = Router();
   const json = express.json({ limit: '1mb' });
   // The request log line carries the batch id.
@@ -17,7 +18,7 @@ export function batchesRouter(batches: BatchService): Router {
 
   router
     .route('/v1/batches')
-    .post(json, async function createBatch(req, res) {
+    .post(createLimit, json, async function createBatch(req, res) {
       const params = parseParams(BatchCreateParams, req.body);
       const batch = await batches.create(res.locals.owner as string, params);
       res.locals.batchId = batch.batch.id;
