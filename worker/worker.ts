@@ -10,7 +10,7 @@ import type { Config } from '../config';
 import { Catalog, createFileStore } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import { createWorkerMetrics } from '../telemetry/metrics';
-import type { Registry } from '../telemetry/metrics';
+import type { Registry, WorkerMetrics } from '../telemetry/metrics';
 import { PREBUILT_BUNDLE_PATH } from './build-workflow-bundle';
 
 export interface StartWorkerOptions {
@@ -43,10 +43,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
   await store.check();
   const upstream = new UpstreamClient(config.upstream);
   const metrics = createWorkerMetrics(options.registry, () => upstream.limits());
-  upstream.observe((baseUrl, status, seconds) => {
-    metrics.upstreamResponses.inc({ upstream: baseUrl, status: String(status) });
-    metrics.upstreamLatency.observe({ upstream: baseUrl }, seconds);
-  });
+  upstream.observe(upstreamObserver(metrics));
   const metricsServer =
     options.serveMetrics && config.worker.metricsPort > 0
       ? await serveMetrics(options.registry, config.worker.metricsPort)
@@ -83,6 +80,29 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;
     },
+  };
+}
+
+/**
+ * Counts every upstream answer. Called for each request (thousands a second): the labelled series are
+ * looked up once and kept, rather than hashed from their labels on every call.
+ */
+function upstreamObserver(metrics: WorkerMetrics) {
+  const series = new Map<string, { latency: { observe(v: number): void }; byStatus: Map<string, { inc(): void }> }>();
+  return (baseUrl: string, status: number | 'error', seconds: number) => {
+    let s = series.get(baseUrl);
+    if (s === undefined) {
+      s = { latency: metrics.upstreamLatency.labels({ upstream: baseUrl }), byStatus: new Map() };
+      series.set(baseUrl, s);
+    }
+    const code = String(status);
+    let responses = s.byStatus.get(code);
+    if (responses === undefined) {
+      responses = metrics.upstreamResponses.labels({ upstream: baseUrl, status: code });
+      s.byStatus.set(code, responses);
+    }
+    responses.inc();
+    s.latency.observe(seconds);
   };
 }
 

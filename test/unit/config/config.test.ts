@@ -9,7 +9,7 @@ const UPSTREAM = { UPSTREAM_BASE_URL: 'http://127.0.0.1:8080/v1' };
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const c = loadConfig(UPSTREAM, 'standalone');
-    expect(c.api).toEqual({ port: 8000, apiKeys: null });
+    expect(c.api).toEqual({ port: 8000, apiKeys: null, createRateLimitPerHour: 2000 });
     expect(c.dataDir).toBe(path.resolve('./data'));
     expect(c.temporal).toMatchObject({ address: null, namespace: 'default', taskQueue: 'batches' });
     expect(c.temporal.devServer).toMatchObject({
@@ -19,7 +19,12 @@ describe('loadConfig', () => {
     });
     expect(c.storage).toEqual({ kind: 'local', dir: path.resolve('./data/objects') });
     expect(c.upstream.default).toEqual({ baseUrl: 'http://127.0.0.1:8080/v1', apiKey: null, maxConcurrency: 64 });
-    expect(c.batch).toMatchObject({ maxRequests: 50_000, maxFileBytes: 209_715_200, completionWindowSeconds: 86_400 });
+    expect(c.batch).toMatchObject({
+      maxRequests: 50_000,
+      maxLineBytes: 8 * 1024 * 1024,
+      maxFileBytes: 209_715_200,
+      completionWindowSeconds: 86_400,
+    });
     expect(c.webhook).toEqual({ secret: null, allowInsecure: false });
   });
 
@@ -63,7 +68,11 @@ describe('loadConfig', () => {
   });
 
   it('treats empty variables as unset', () => {
-    expect(loadConfig({ ...UPSTREAM, PORT: '', API_KEYS: ' ' }).api).toEqual({ port: 8000, apiKeys: null });
+    expect(loadConfig({ ...UPSTREAM, PORT: '', API_KEYS: ' ' }).api).toEqual({
+      port: 8000,
+      apiKeys: null,
+      createRateLimitPerHour: 2000,
+    });
   });
 
   it('requires GCS_BUCKET with STORAGE_BACKEND=gcs', () => {
