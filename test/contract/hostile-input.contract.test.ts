@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import OpenAI, { toFile } from 'openai';
 import { MAX_NESTING_DEPTH } from '../../activities/request-line';
-import { requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
+import { createBatch, requestLine, startTestStack, waitForBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
 jest.setTimeout(120_000);
@@ -63,12 +63,7 @@ describe('hostile input', () => {
   it('reports a line over BATCH_MAX_LINE_BYTES and a line nested too deep as line errors', async () => {
     const long = requestLine('long', '/v1/chat/completions', { padding: 'x'.repeat(10_000) });
     const deep = `{"custom_id":"deep","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[],"x":${'['.repeat(MAX_NESTING_DEPTH)}${']'.repeat(MAX_NESTING_DEPTH)}}}`;
-    const file = await uploadLines(client, [requestLine('ok', '/v1/chat/completions'), long, deep]);
-    const created = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
+    const created = await createBatch(client, [requestLine('ok', '/v1/chat/completions'), long, deep]);
     const { batch } = await waitForBatch(client, created.id);
     expect(batch.status).toBe('failed');
     expect(batch.errors?.data).toEqual([

@@ -137,6 +137,23 @@ export async function uploadLines(client: OpenAI, lines: (Record<string, unknown
   return client.files.create({ file: await toFile(Buffer.from(text), name), purpose: 'batch' });
 }
 
+/** Uploads request lines and creates a batch over them (24h window). */
+export async function createBatch(
+  client: OpenAI,
+  lines: (Record<string, unknown> | string)[],
+  endpoint: '/v1/chat/completions' | '/v1/completions' = '/v1/chat/completions',
+) {
+  const file = await uploadLines(client, lines);
+  return client.batches.create({ input_file_id: file.id, endpoint, completion_window: '24h' });
+}
+
+/** Polls a batch until at least `completed` of its requests are done. */
+export async function waitForCompleted(client: OpenAI, batchId: string, completed: number): Promise<void> {
+  while ((await client.batches.retrieve(batchId)).request_counts!.completed < completed) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const TERMINAL = ['completed', 'failed', 'expired', 'cancelled'];
 
 /** Polls a batch until it ends, returning every distinct state seen on the way and the last one. */

@@ -8,12 +8,14 @@ import { promisify } from 'node:util';
 import type OpenAI from 'openai';
 import { findTemporalCli } from '../../standalone/temporal-dev-server';
 import {
+  createBatch,
   downloadLines,
   replayHistories,
   requestLine,
   startTestStack,
   uploadLines,
   waitForBatch,
+  waitForCompleted,
 } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 import { startWebhookReceiver } from '../helpers/webhook-receiver';
@@ -100,17 +102,8 @@ describe('a cancelled batch', () => {
   it('goes cancelling → cancelled with partial results, and cancelling again returns it', async () => {
     const { client } = stack;
     const lines = Array.from({ length: 40 }, (_, i) => requestLine(`c-${i}`, '/v1/chat/completions'));
-    const file = await uploadLines(client, lines);
-    const created = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
-    for (;;) {
-      const b = await client.batches.retrieve(created.id);
-      if (b.request_counts!.completed >= 2) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const created = await createBatch(client, lines);
+    await waitForCompleted(client, created.id, 2);
     const cancelling = await client.batches.cancel(created.id);
     expect(['cancelling', 'cancelled']).toContain(cancelling.status);
     expect(Number.isInteger(cancelling.cancelling_at)).toBe(true);
@@ -139,12 +132,7 @@ describe('a cancelled batch', () => {
   it('is cancelled when the cancel arrives right after creation', async () => {
     const { client } = stack;
     const lines = Array.from({ length: 40 }, (_, i) => requestLine(`v-${i}`, '/v1/chat/completions'));
-    const file = await uploadLines(client, lines);
-    const created = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
+    const created = await createBatch(client, lines);
     const cancelling = await client.batches.cancel(created.id);
     expect(cancelling.status).toBe('cancelling');
     const { batch } = await waitForBatch(client, created.id);
@@ -157,17 +145,8 @@ describe('a cancelled batch', () => {
   it('is cancelled by `temporal workflow cancel`, the runbook command, with its results kept', async () => {
     const { client } = stack;
     const lines = Array.from({ length: 40 }, (_, i) => requestLine(`t-${i}`, '/v1/chat/completions'));
-    const file = await uploadLines(client, lines);
-    const created = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
-    for (;;) {
-      const b = await client.batches.retrieve(created.id);
-      if (b.request_counts!.completed >= 2) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const created = await createBatch(client, lines);
+    await waitForCompleted(client, created.id, 2);
     await promisify(execFile)(findTemporalCli(process.env.TEMPORAL_CLI_PATH ?? null), [
       'workflow',
       'cancel',
