@@ -3,6 +3,7 @@
  * result files, download) on Google Cloud Storage, through fake-gcs-server, behaves as on local disk.
  */
 import { randomBytes } from 'node:crypto';
+import { toFile } from 'openai';
 import { startFakeGcs } from '../helpers/fake-gcs';
 import type { FakeGcs } from '../helpers/fake-gcs';
 import { downloadLines, requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
@@ -25,6 +26,7 @@ describe('a batch on GCS', () => {
         GCS_PREFIX: 'tenant-a/',
         STORAGE_EMULATOR_HOST: gcs.url,
         UPSTREAM_MAX_CONCURRENCY: '8',
+        BATCH_MAX_FILE_BYTES: String(1024 * 1024),
       },
     });
   });
@@ -57,5 +59,18 @@ describe('a batch on GCS', () => {
     expect((await client.files.list()).data.map((f) => f.id)).toEqual(
       expect.arrayContaining([file.id, batch.output_file_id, batch.error_file_id]),
     );
+  });
+
+  it('refuses an oversized upload with 413 and leaves no object in the bucket', async () => {
+    const objects = async () => {
+      const res = await fetch(`${gcs.url}/storage/v1/b/${bucket}/o`);
+      return ((await res.json()) as { items?: { name: string }[] }).items?.map((o) => o.name).sort() ?? [];
+    };
+    const before = await objects();
+    const err = await stack.client.files
+      .create({ file: await toFile(Buffer.alloc(6 * 1024 * 1024, 0x61), 'big.jsonl'), purpose: 'batch' })
+      .catch((e: unknown) => e);
+    expect((err as { status?: number }).status).toBe(413);
+    expect(await objects()).toEqual(before);
   });
 });
