@@ -74,9 +74,14 @@ export function receiveUpload(
         stream.resume();
         return;
       }
-      // Past the limit busboy truncates the part and discards the rest: the write ends short, then fails below.
+      // Past the limit, refuse at once rather than when the body ends (busboy would only end the part at the
+      // next boundary): stop storing, and read the rest of the body into the void so the client, still
+      // sending, reads our 413 instead of a reset connection.
       stream.on('limit', () => {
         tooLarge = true;
+        req.unpipe(parser);
+        req.resume();
+        stream.destroy(new Error('File too large'));
       });
       fileStream = stream;
       writing = store.write(key, stream);
@@ -89,7 +94,13 @@ export function receiveUpload(
           }
         },
         (err: unknown) =>
-          fail(unterminated ? new BadRequestError('Invalid multipart body: Unexpected end of form') : (err as Error)),
+          fail(
+            tooLarge
+              ? new PayloadTooLargeError(`File is too large. The maximum size is ${maxFileBytes} bytes.`, 'file')
+              : unterminated
+                ? new BadRequestError('Invalid multipart body: Unexpected end of form')
+                : (err as Error),
+          ),
       );
     });
     parser.on('error', (err: Error) => {

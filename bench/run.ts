@@ -29,6 +29,7 @@ import { Agent, request } from 'undici';
 import { startTemporalDevServer } from '../standalone/temporal-dev-server';
 import type { RunningDevServer } from '../standalone/temporal-dev-server';
 import { freePort } from '../test/helpers/ports';
+import { streamOversizedUpload } from '../test/helpers/oversized-upload';
 
 const ROOT = path.resolve(__dirname, '..');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 50_000);
@@ -349,6 +350,8 @@ async function memory(): Promise<void> {
     let downloaded = 0;
     for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) downloaded += part.length;
     const downloadMs = performance.now() - downloadStarted;
+    const apiAfterDownload = await stack.api.peakRssMiB();
+    const refused = await streamOversizedUpload(`${stack.apiUrl}/files`, 400 * 1024 * 1024, 'bench');
     table(`memory: 50,000 requests in ${mb(input.bytes)}`, [
       ['upload', `${seconds(uploadMs)} (${mb(input.bytes / (uploadMs / 1000))}/s)`],
       ['API peak RSS after upload', `${apiAfterUpload} MiB (target < 300)`],
@@ -356,7 +359,11 @@ async function memory(): Promise<void> {
       ['create → completed', seconds(totalMs)],
       ['worker peak RSS', `${await stack.workers[0].peakRssMiB()} MiB (target < 400)`],
       ['download of the output file', `${mb(downloaded)} in ${seconds(downloadMs)}`],
-      ['API peak RSS after download', `${await stack.api.peakRssMiB()} MiB`],
+      ['API peak RSS after download', `${apiAfterDownload} MiB`],
+      [
+        'a 400 MB upload over the 200 MB limit',
+        `${refused.status} after ${mb(refused.sentBytes)} sent; API peak RSS then ${await stack.api.peakRssMiB()} MiB`,
+      ],
     ]);
   } finally {
     await stack.stop();

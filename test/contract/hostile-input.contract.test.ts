@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import OpenAI, { toFile } from 'openai';
 import { MAX_NESTING_DEPTH } from '../../activities/request-line';
+import { streamOversizedUpload } from '../helpers/oversized-upload';
 import { createBatch, requestLine, startTestStack, waitForBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
@@ -38,6 +39,18 @@ describe('hostile input', () => {
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
     expect((err as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: 'invalid_request_error' });
     expect(await tree(stack.dataDir)).toEqual(before);
+  });
+
+  it('refuses an oversized upload while its body is still arriving', async () => {
+    // 1 MiB allowed, 64 MiB sent: the answer comes long before the end, and the connection stays readable.
+    const { status, sentBytes, body } = await streamOversizedUpload(`${stack.api.url}/v1/files`, 64 * 1024 * 1024);
+    expect(status).toBe(413);
+    expect(sentBytes).toBeLessThan(32 * 1024 * 1024);
+    expect((JSON.parse(body) as { error: unknown }).error).toMatchObject({
+      message: `File is too large. The maximum size is ${1024 * 1024} bytes.`,
+      type: 'invalid_request_error',
+      param: 'file',
+    });
   });
 
   it('answers headers over the limit with a 431 envelope', async () => {
