@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { BATCH_SEARCH_ATTRIBUTES } from '../workflows/definitions';
 
 export interface DevServerOptions {
   /** The `temporal` CLI; found on PATH (or in ~/.local/bin) when null. */
@@ -56,6 +57,10 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   const cli = findTemporalCli(options.cliPath);
   const args = ['server', 'start-dev', '--port', String(options.port), '--namespace', options.namespace];
   args.push('--log-level', 'error');
+  // The Batch* search attributes exist from the start, so operators can filter on them in the Web UI.
+  for (const key of BATCH_SEARCH_ATTRIBUTES) {
+    args.push('--search-attribute', `${key.name}=${key.type === 'DATETIME' ? 'Datetime' : 'Keyword'}`);
+  }
   if (options.dbFile !== null) args.push('--db-filename', options.dbFile);
   if (options.uiPort !== null) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
