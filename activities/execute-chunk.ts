@@ -5,7 +5,7 @@ import { FailureType } from '../common/failure-types';
 import type { FileStore } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import type { WorkerMetrics } from '../telemetry/metrics';
-import { batchRequestId, keys, ObjectNotFoundError, writeJson } from '../storage';
+import { batchRequestIds, keys, ObjectNotFoundError, writeJson } from '../storage';
 import { isBlank, readLines } from './line-reader';
 import type { ManifestCache, SegmentRecord } from './manifest';
 import { scanRequestLine } from './json-scan';
@@ -209,9 +209,10 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
       );
     };
 
+    const requestId = batchRequestIds(batchId);
     const runLine = async (i: number, text: string): Promise<void> => {
       const request = scanRequestLine(text);
-      const id = batchRequestId(batchId, base + i);
+      const id = requestId(base + i);
       const res = await upstream.send({
         model: request.model,
         url: request.url,

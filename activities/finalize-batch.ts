@@ -7,7 +7,7 @@ import { FailureType } from '../common/failure-types';
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import type { WorkerMetrics } from '../telemetry/metrics';
-import { batchRequestId, batchResultFileId, keys, ObjectNotFoundError, readJson } from '../storage';
+import { batchRequestIds, batchResultFileId, keys, ObjectNotFoundError, readJson } from '../storage';
 import { isBlank, readLines } from './line-reader';
 import type { ChunkPlan, Manifest, SegmentRecord } from './manifest';
 import { errorLine } from './result-lines';
@@ -229,12 +229,13 @@ async function* unrunLines(
     }
     throw err;
   }
+  const requestId = batchRequestIds(batchId);
   let line = chunk.firstLine;
   for await (const raw of readLines(stream, chunk.start)) {
     if (isBlank(raw.bytes)) continue;
     if (notRun.has(line)) {
       const { custom_id } = JSON.parse(raw.bytes.toString('utf8')) as { custom_id: string };
-      yield errorLine(batchRequestId(batchId, line), custom_id, reason.code, reason.message) + '\n';
+      yield errorLine(requestId(line), custom_id, reason.code, reason.message) + '\n';
     }
     line++;
   }

@@ -55,6 +55,8 @@ export function receiveUpload(
     let fileStream: Readable | null = null;
     let unterminated = false;
 
+    const tooLargeError = () =>
+      new PayloadTooLargeError(`File is too large. The maximum size is ${maxFileBytes} bytes.`, 'file');
     const fail = (err: Error) => {
       if (failed) return;
       failed = true;
@@ -88,7 +90,7 @@ export function receiveUpload(
       writing.then(
         (bytes) => {
           if (tooLarge) {
-            fail(new PayloadTooLargeError(`File is too large. The maximum size is ${maxFileBytes} bytes.`, 'file'));
+            fail(tooLargeError());
           } else {
             file = { filename: info.filename ?? 'file', bytes: bytes === false ? 0 : bytes };
           }
@@ -96,7 +98,7 @@ export function receiveUpload(
         (err: unknown) =>
           fail(
             tooLarge
-              ? new PayloadTooLargeError(`File is too large. The maximum size is ${maxFileBytes} bytes.`, 'file')
+              ? tooLargeError()
               : unterminated
                 ? new BadRequestError('Invalid multipart body: Unexpected end of form')
                 : (err as Error),

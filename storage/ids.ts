@@ -70,10 +70,11 @@ export function batchResultFileId(batchId: string, kind: 'output' | 'error'): st
 }
 
 /**
- * The `batch_req_…` id of one output or error line: the batch's ULID and the line's index, so it is unique,
- * the same on every retry of the line, and costs no hashing on the hot path.
+ * Makes the `batch_req_…` ids of a batch's output and error lines: the batch's ULID and the line's index,
+ * so an id is unique, the same on every retry of the line, and costs no hashing on the hot path. The
+ * batch part is worked out once, here, not per line.
  */
-export function batchRequestId(batchId: string, line: number): string {
-  const u = ulidOf(batchId, BATCH_ID_PREFIX) ?? batchId.replace(/[^A-Za-z0-9]/g, '');
-  return `batch_req_${u}${line.toString(36).padStart(4, '0')}`;
+export function batchRequestIds(batchId: string): (line: number) => string {
+  const prefix = `batch_req_${ulidOf(batchId, BATCH_ID_PREFIX) ?? batchId.replace(/[^A-Za-z0-9]/g, '')}`;
+  return (line) => prefix + line.toString(36).padStart(4, '0');
 }

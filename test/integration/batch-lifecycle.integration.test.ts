@@ -10,6 +10,7 @@ import {
   startTestStack,
   uploadLines,
   waitForBatch,
+  createBatch,
 } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 import { Client, Connection } from '@temporalio/client';
@@ -132,12 +133,7 @@ describe('a chat completions batch', () => {
 
   it('keeps a finished batch readable and listed without a worker, from batch.json', async () => {
     const { client } = stack;
-    const file = await uploadLines(client, [requestLine('only', '/v1/chat/completions')]);
-    const created = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
+    const created = await createBatch(client, [requestLine('only', '/v1/chat/completions')]);
     const { batch } = await waitForBatch(client, created.id);
     expect(batch.status).toBe('completed');
 
@@ -159,12 +155,7 @@ describe('a batch past Temporal retention', () => {
 
   it('is still retrieved, listed and refused a cancel, from batch.json', async () => {
     const { client } = stack;
-    const file = await uploadLines(client, [requestLine('r-1', '/v1/chat/completions')]);
-    const created = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
+    const created = await createBatch(client, [requestLine('r-1', '/v1/chat/completions')]);
     const { batch } = await waitForBatch(client, created.id);
 
     // What retention does: the closed workflow and its history are deleted from Temporal.
@@ -204,12 +195,7 @@ describe('a completions batch', () => {
   it('completes with one output line per request', async () => {
     const { client } = stack;
     const lines = Array.from({ length: 10 }, (_, i) => requestLine(`c-${i}`, '/v1/completions'));
-    const file = await uploadLines(client, lines);
-    const created = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/completions',
-      completion_window: '24h',
-    });
+    const created = await createBatch(client, lines, '/v1/completions');
     const { batch } = await waitForBatch(client, created.id);
     expect(batch).toMatchObject({ status: 'completed', request_counts: { total: 10, completed: 10, failed: 0 } });
     finished['completions-completed'] = batch.id;

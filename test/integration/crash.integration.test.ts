@@ -22,7 +22,7 @@ import { freePort } from '../helpers/ports';
 import { launch } from '../helpers/processes';
 import type { LaunchedProcess } from '../helpers/processes';
 import { quietTemporalRuntime } from '../helpers/runtime';
-import { downloadLines, requestLine, testTelemetry, testTemporal, uploadLines, waitForBatch } from '../helpers/stack';
+import { downloadLines, requestLine, testTelemetry, testTemporal, waitForBatch, createBatch } from '../helpers/stack';
 
 jest.setTimeout(180_000);
 
@@ -78,12 +78,7 @@ describe('kill -9 of the worker', () => {
     await first.waitFor(/Worker polling/);
     const client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: 'unused' });
     const lines = Array.from({ length: 3000 }, (_, i) => requestLine(`k-${i}`, '/v1/chat/completions'));
-    const file = await uploadLines(client, lines);
-    const created = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
+    const created = await createBatch(client, lines);
 
     await until(() => upstream.requestCount >= 1000);
     await first.kill();
@@ -161,12 +156,7 @@ describe('a restart of Temporal and of the API', () => {
     api = await startApiServer(config, temporal.address, telemetry);
     const client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: 'unused', maxRetries: 5 });
     const lines = Array.from({ length: 2000 }, (_, i) => requestLine(`t-${i}`, '/v1/chat/completions'));
-    const file = await uploadLines(client, lines);
-    const created = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
+    const created = await createBatch(client, lines);
 
     await until(() => upstream.requestCount >= 500);
     await api.stop();

@@ -14,7 +14,7 @@ import type { FixtureUpstream } from '../helpers/fixture-upstream';
 import { freePort } from '../helpers/ports';
 import { launch } from '../helpers/processes';
 import type { LaunchedProcess } from '../helpers/processes';
-import { downloadLines, requestLine, testTemporal, uploadLines, waitForBatch } from '../helpers/stack';
+import { downloadLines, requestLine, testTemporal, waitForBatch, createBatch } from '../helpers/stack';
 
 jest.setTimeout(300_000);
 
@@ -31,12 +31,7 @@ function portOpen(port: number): Promise<boolean> {
 
 async function runChatBatch(client: OpenAI, n: number) {
   const lines = Array.from({ length: n }, (_, i) => requestLine(`p-${i}`, '/v1/chat/completions'));
-  const file = await uploadLines(client, lines);
-  const created = await client.batches.create({
-    input_file_id: file.id,
-    endpoint: '/v1/chat/completions',
-    completion_window: '24h',
-  });
+  const created = await createBatch(client, lines);
   const { batch } = await waitForBatch(client, created.id, { timeoutMs: 120_000 });
   return { batch, lines };
 }

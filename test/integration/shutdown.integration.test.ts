@@ -7,7 +7,7 @@
 import { request } from 'node:http';
 import OpenAI from 'openai';
 import { startApiServer } from '../../api/server';
-import { startTestStack, requestLine, testTelemetry, uploadLines, waitForBatch, downloadLines } from '../helpers/stack';
+import { startTestStack, requestLine, testTelemetry, waitForBatch, downloadLines, createBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
 jest.setTimeout(120_000);
@@ -85,12 +85,7 @@ describe('a stopping worker', () => {
   it('lets its chunk flush, so the next worker resends almost nothing', async () => {
     const { client } = stack;
     const lines = Array.from({ length: 300 }, (_, i) => requestLine(`s-${i}`, '/v1/chat/completions'));
-    const file = await uploadLines(client, lines);
-    const created = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: '/v1/chat/completions',
-      completion_window: '24h',
-    });
+    const created = await createBatch(client, lines);
     while (stack.upstream.requestCount < 60) await sleep(20);
 
     const stopStarted = Date.now();

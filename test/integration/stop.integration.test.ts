@@ -3,10 +3,7 @@
  * BATCH_COMPLETION_WINDOW_SECONDS) it expires, and on cancel it goes `cancelling` → `cancelled`; either way
  * finished results are kept and every request that never ran is an error line with `response: null`.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type OpenAI from 'openai';
-import { findTemporalCli } from '../../standalone/temporal-dev-server';
 import {
   createBatch,
   downloadLines,
@@ -18,6 +15,7 @@ import {
   waitForCompleted,
 } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
+import { temporalCli } from '../helpers/temporal-cli';
 import { startWebhookReceiver } from '../helpers/webhook-receiver';
 
 jest.setTimeout(120_000);
@@ -147,14 +145,7 @@ describe('a cancelled batch', () => {
     const lines = Array.from({ length: 40 }, (_, i) => requestLine(`t-${i}`, '/v1/chat/completions'));
     const created = await createBatch(client, lines);
     await waitForCompleted(client, created.id, 2);
-    await promisify(execFile)(findTemporalCli(process.env.TEMPORAL_CLI_PATH ?? null), [
-      'workflow',
-      'cancel',
-      '--address',
-      stack.temporalAddress,
-      '--workflow-id',
-      created.id,
-    ]);
+    await temporalCli(stack.temporalAddress, 'workflow', 'cancel', '--workflow-id', created.id);
     const { batch } = await waitForBatch(client, created.id);
     expect(batch.status).toBe('cancelled');
     finished.cancelledByTemporal = batch.id;

@@ -6,7 +6,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { downloadLines, requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
+import { downloadLines, requestLine, startTestStack, waitForBatch, createBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 import { startFixtureUpstream } from '../helpers/fixture-upstream';
 import type { FixtureUpstream } from '../helpers/fixture-upstream';
@@ -14,12 +14,7 @@ import type { FixtureUpstream } from '../helpers/fixture-upstream';
 jest.setTimeout(180_000);
 
 async function runBatch(stack: TestStack, lines: Record<string, unknown>[]) {
-  const file = await uploadLines(stack.client, lines);
-  const created = await stack.client.batches.create({
-    input_file_id: file.id,
-    endpoint: '/v1/chat/completions',
-    completion_window: '24h',
-  });
+  const created = await createBatch(stack.client, lines);
   const { batch } = await waitForBatch(stack.client, created.id, { timeoutMs: 150_000 });
   const output = batch.output_file_id ? await downloadLines(stack.client, batch.output_file_id) : [];
   const errors = batch.error_file_id ? await downloadLines(stack.client, batch.error_file_id) : [];

@@ -2,10 +2,8 @@
  * Pins what operators see in Temporal: every batch carries the Batch* search attributes, so the Web UI and
  * `temporal workflow list --query "BatchStatus='…'"` find it, and a memo summary readable without a worker.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { findTemporalCli } from '../../standalone/temporal-dev-server';
+import { temporalCli } from '../helpers/temporal-cli';
 import { requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
@@ -80,14 +78,7 @@ describe('batches in Temporal visibility', () => {
 
     // The command the README gives operators.
     // The commands the README's runbook gives operators.
-    const cli = (...args: string[]) =>
-      promisify(execFile)(findTemporalCli(process.env.TEMPORAL_CLI_PATH ?? null), [
-        ...args,
-        '--address',
-        stack.temporalAddress,
-        '--output',
-        'json',
-      ]);
+    const cli = (...args: string[]) => temporalCli(stack.temporalAddress, ...args, '--output', 'json');
     const later = new Date((batch.created_at + 60) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
     const listed = await cli(
       'workflow',
@@ -95,9 +86,9 @@ describe('batches in Temporal visibility', () => {
       '--query',
       `BatchStatus='completed' AND BatchCreatedAt < '${later}' AND WorkflowId='${batch.id}'`,
     );
-    expect(listed.stdout).toContain(batch.id);
+    expect(listed).toContain(batch.id);
     const queried = await cli('workflow', 'query', '--workflow-id', batch.id, '--name', 'getBatch');
-    expect(JSON.parse(queried.stdout)).toMatchObject({
+    expect(JSON.parse(queried)).toMatchObject({
       queryResult: [{ batch: { id: batch.id, status: 'completed' } }],
     });
   });
