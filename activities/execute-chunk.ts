@@ -19,6 +19,7 @@ import {
   usageNumbers,
 } from './result-lines';
 import type { UpstreamClient } from './upstream-client';
+import { Slot } from './upstream-client';
 
 export interface ExecuteChunkInput {
   batchId: string;
@@ -148,8 +149,9 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
     if (cp.nextLine >= endLine) return output(true);
     if (Date.now() >= input.deadlineMs) return output(false);
 
-    // Lines are read as the loops below take them, never the whole chunk at once: a line's text lives only
-    // until it is sent, so a chunk holds little beyond its requests in flight.
+    // Lines are read as the loops below take them, never the whole chunk at once, and only once a slot is
+    // free to send them: a line's text lives only until it is sent, so a chunk holds little beyond its
+    // requests in flight.
     const base = cp.nextLine;
     const total = endLine - base;
     const source = requestLines(store, input.inputFileId, cp, chunk.end);
@@ -210,24 +212,28 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
     };
 
     const requestId = batchRequestIds(batchId);
-    const runLine = async (i: number, text: string): Promise<void> => {
+    /** Sends line `i` with the slot reserved for it; returns the line's model. */
+    const runLine = async (i: number, text: string, slot: Slot): Promise<string> => {
       const request = scanRequestLine(text);
       const id = requestId(base + i);
-      const res = await upstream.send({
-        model: request.model,
-        url: request.url,
-        body: request.bodyText,
-        fairnessKey: batchId,
-        priority: chunkIndex,
-        deadlineMs: input.deadlineMs,
-        stopper,
-      });
+      const res = await upstream.send(
+        {
+          model: request.model,
+          url: request.url,
+          body: request.bodyText,
+          fairnessKey: batchId,
+          priority: chunkIndex,
+          deadlineMs: input.deadlineMs,
+          stopper,
+        },
+        slot,
+      );
       switch (res.kind) {
         case 'aborted':
-          return;
+          return request.model;
         case 'unreachable':
           stopWith('unreachable');
-          return;
+          return request.model;
         case 'failure':
           results.set(i, ERROR, errorLine(id, request.customId, res.code, res.message));
           break;
@@ -241,6 +247,7 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
       }
       while (ready < total && results.state[ready] !== PENDING) ready++;
       maybeFlush();
+      return request.model;
     };
 
     const onCancel = () => stopWith(ctx.cancellationDetails?.cancelRequested ? 'cancelled' : 'shutdown');
@@ -253,26 +260,62 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
     }, HEARTBEAT_INTERVAL_MS);
     ctx.heartbeat(cp);
     try {
-      // As many loops as the upstream may serve at once take lines in order, so finished lines form a
-      // contiguous prefix that flushes early.
-      const loop = async (): Promise<void> => {
-        while (stopReason === null) {
-          const item = await source.next();
-          if (item.done === true) return;
-          const i = taken++;
-          ends[i] = item.value.end;
-          await runLine(i, item.value.text).catch((err: unknown) => {
-            stopError ??= err;
-            stopWith('error');
+      // Loops take lines in order, so finished lines form a contiguous prefix that flushes early. A loop
+      // holds a slot of the upstream's concurrency before it reads a line, and keeps it for its next line
+      // while no other batch and no earlier chunk waits for one. A chunk has at most one loop waiting in the
+      // limiter's queue: the loop that gets a slot starts the next, up to as many as the upstream may serve
+      // at once. So a chunk that waits for its turn holds one place in line, not a loop, a promise and a
+      // line per slot, all surviving garbage collection while they wait.
+      const maxLoops = Math.min(total, upstream.maxConcurrency);
+      let loops = 0;
+      let queued = false;
+      let linesLeft = true;
+      let allEnded!: () => void;
+      const ended = new Promise<void>((resolve) => (allEnded = resolve));
+      const failed = (err: unknown) => {
+        stopError ??= err;
+        stopWith('error');
+      };
+      const start = (): void => {
+        loops++;
+        loop()
+          .catch(failed)
+          .finally(() => {
+            if (--loops === 0) allEnded();
           });
+      };
+      const loop = async (): Promise<void> => {
+        let model: string | null = null;
+        const slot = new Slot();
+        try {
+          while (stopReason === null && linesLeft) {
+            if (slot.held && !upstream.mayKeep(slot, batchId, chunkIndex)) slot.release();
+            if (!slot.held && !upstream.tryReserve(slot, model)) {
+              if (queued) return;
+              queued = true;
+              const got = await upstream.reserve(slot, model, batchId, stopper, chunkIndex);
+              queued = false;
+              if (!got) return;
+            }
+            if (loops < maxLoops && !queued) start();
+            const item = await source.next();
+            if (item.done === true) {
+              linesLeft = false;
+              return;
+            }
+            const i = taken++;
+            ends[i] = item.value.end;
+            model = await runLine(i, item.value.text, slot).catch((err: unknown) => {
+              failed(err);
+              return model;
+            });
+          }
+        } finally {
+          slot.release();
         }
       };
-      await Promise.all(Array.from({ length: Math.min(total, upstream.maxConcurrency) }, loop)).catch(
-        (err: unknown) => {
-          stopError ??= err;
-          stopWith('error');
-        },
-      );
+      start();
+      await ended;
     } finally {
       clearTimeout(deadlineTimer);
       clearInterval(heartbeatTimer);

@@ -30,32 +30,43 @@ class WaiterHeap {
     }
   }
 
+  /** The first waiter that has not given up, or undefined; it stays in the heap. */
+  peek(): Waiter | undefined {
+    while (this.items.length > 0 && this.items[0].gone) this.removeTop();
+    return this.items[0];
+  }
+
   /** The first waiter that has not given up, or undefined. */
   pop(): Waiter | undefined {
-    for (;;) {
-      const a = this.items;
-      if (a.length === 0) return undefined;
-      const top = a[0];
-      const last = a.pop() as Waiter;
-      if (a.length > 0) {
-        a[0] = last;
-        let i = 0;
-        for (;;) {
-          const l = 2 * i + 1;
-          const r = l + 1;
-          let m = i;
-          if (l < a.length && before(a[l], a[m])) m = l;
-          if (r < a.length && before(a[r], a[m])) m = r;
-          if (m === i) break;
-          [a[i], a[m]] = [a[m], a[i]];
-          i = m;
-        }
-      }
+    while (this.items.length > 0) {
+      const top = this.removeTop();
       if (!top.gone) {
         this.live--;
         return top;
       }
     }
+    return undefined;
+  }
+
+  private removeTop(): Waiter {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop() as Waiter;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && before(a[l], a[m])) m = l;
+        if (r < a.length && before(a[r], a[m])) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m], a[i]];
+        i = m;
+      }
+    }
+    return top;
   }
 }
 
@@ -97,6 +108,20 @@ export class FairLimiter {
     if (this.active >= this.limit || this.queues.size > 0) return null;
     this.active++;
     return this.releaser();
+  }
+
+  /**
+   * Whether the holder of a slot may keep it for its next request instead of releasing it: while the limit
+   * allows, and nobody waits who would get the slot first: another key (their turn, round-robin), or a
+   * waiter of the same key at the same or a lower priority. Keeping skips a release, a queue entry and a
+   * promise per request.
+   */
+  mayKeep(key: string, priority = 0): boolean {
+    if (this.active > this.limit) return false;
+    if (this.queues.size === 0) return true;
+    if (this.queues.size > 1) return false;
+    const top = this.queues.get(key)?.peek();
+    return top !== undefined && top.priority > priority;
   }
 
   /** Waits for a slot. Rejects with the stop reason if stopped first. */

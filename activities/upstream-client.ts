@@ -3,6 +3,7 @@ import { Agent } from 'undici';
 import type { UpstreamTarget } from '../config';
 import { Aimd } from './aimd';
 import { FairLimiter } from './fair-limiter';
+import type { Release } from './fair-limiter';
 import { post } from './http-post';
 import type { Stopper } from './stopper';
 import { sleepUnlessStopped } from './stopper';
@@ -43,6 +44,47 @@ export type UpstreamResult =
   /** Stopped by the caller before an answer arrived: the request did not run. */
   | { kind: 'aborted' };
 
+/**
+ * A slot of one upstream's concurrency, held across requests by one sending loop: taken before the loop
+ * reads its next line ({@link UpstreamClient.tryReserve}, {@link UpstreamClient.reserve}), used by
+ * {@link UpstreamClient.send}, and kept for the next line while nobody more deserving waits
+ * ({@link UpstreamClient.mayKeep}). Releasing an empty slot is harmless.
+ */
+export class Slot {
+  private route: Route | null = null;
+  private releaseFn: Release | null = null;
+
+  get held(): boolean {
+    return this.releaseFn !== null;
+  }
+
+  release(): void {
+    const release = this.releaseFn;
+    this.route = null;
+    this.releaseFn = null;
+    release?.();
+  }
+
+  /** The slot's release if it is held for `route`; the slot is then empty. */
+  take(route: Route): Release | null {
+    if (this.route !== route) return null;
+    const release = this.releaseFn;
+    this.route = null;
+    this.releaseFn = null;
+    return release;
+  }
+
+  fill(route: Route, release: Release): void {
+    this.release();
+    this.route = route;
+    this.releaseFn = release;
+  }
+
+  routeHeld(): Route | null {
+    return this.route;
+  }
+}
+
 const RETRYABLE_STATUS = new Set([408, 409, 429]);
 /** Answers that mean "too much load": the route's concurrency backs off. */
 const OVERLOAD_STATUS = new Set([429, 503]);
@@ -80,8 +122,60 @@ export class UpstreamClient {
     for (const [model, target] of Object.entries(config.routes)) this.routes.set(model, makeRoute(target));
   }
 
-  async send(req: UpstreamRequest): Promise<UpstreamResult> {
+  /**
+   * A slot of the upstream that serves `model` (the default upstream for null) into `slot`, at once if one
+   * is free and nobody waits for one: no promise on the hot path. False otherwise.
+   */
+  tryReserve(slot: Slot, model: string | null): boolean {
+    const route = this.routeFor(model);
+    const release = route?.limiter.tryAcquire() ?? null;
+    if (release === null) return false;
+    slot.fill(route as Route, release);
+    return true;
+  }
+
+  /**
+   * Waits for a slot of the upstream that serves `model`, in the fair order of {@link FairLimiter}, and puts
+   * it into `slot`; false when stopped first. A chunk reserves before it reads its next line, so a request
+   * waiting its turn is a place in a queue, not a line read, parsed and held in memory.
+   */
+  async reserve(
+    slot: Slot,
+    model: string | null,
+    fairnessKey: string,
+    stopper: Stopper,
+    priority = 0,
+  ): Promise<boolean> {
+    if (this.tryReserve(slot, model)) return true;
+    const route = this.routeFor(model);
+    if (route === null || stopper.stopped) return false;
+    try {
+      slot.fill(route, await route.limiter.acquire(fairnessKey, stopper, priority));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Whether the holder of `slot` may keep it for its next request: while the upstream's limit allows and no
+   * other batch, and no earlier chunk of this one, waits for a slot (see {@link FairLimiter.mayKeep}). A
+   * slot kept costs nothing; one released and taken again costs a queue entry and a promise per request.
+   */
+  mayKeep(slot: Slot, fairnessKey: string, priority = 0): boolean {
+    const route = slot.routeHeld();
+    return route !== null && route.limiter.mayKeep(fairnessKey, priority);
+  }
+
+  /**
+   * Sends one request, with its retries. A slot held for the request's upstream is used for its first
+   * attempt (one held for another upstream is released). When the request ends with an answer, the slot of
+   * its last attempt is left in `slot` for the caller's next request; otherwise `slot` is left empty.
+   * Without a `slot`, every slot taken is released.
+   */
+  async send(req: UpstreamRequest, slot?: Slot): Promise<UpstreamResult> {
     const route = this.routes.get(req.model) ?? this.defaultRoute;
+    if (slot !== undefined && (route === null || slot.routeHeld() !== route)) slot.release();
     if (route === null) {
       return {
         kind: 'response',
@@ -102,7 +196,7 @@ export class UpstreamClient {
       url = new URL(route.target.baseUrl + req.url.replace(/^\/v1(?=\/)/, ''));
       route.urls.set(req.url, url);
     }
-    return this.attempts(req, route, url, route.headers, req.stopper);
+    return this.attempts(req, route, url, route.headers, req.stopper, slot);
   }
 
   private async attempts(
@@ -111,11 +205,12 @@ export class UpstreamClient {
     url: URL,
     headers: Record<string, string>,
     stopper: Stopper,
+    slot: Slot | undefined,
   ): Promise<UpstreamResult> {
     let last: UpstreamResult = { kind: 'failure', code: 'request_timeout', message: 'The request was not sent.' };
     for (let attempt = 1; attempt <= this.config.maxAttempts; attempt++) {
       if (stopper.stopped) return { kind: 'aborted' };
-      let release = route.limiter.tryAcquire();
+      let release = slot?.take(route) ?? route.limiter.tryAcquire();
       if (release === null) {
         try {
           release = await route.limiter.acquire(req.fairnessKey, stopper, req.priority);
@@ -124,6 +219,7 @@ export class UpstreamClient {
         }
       }
       let retryAfter: number | null = null;
+      let answered = false;
       const sentAt = Date.now();
       try {
         // The timeout bounds the wait for the answer and each pause in its body; a non-streaming completion
@@ -140,14 +236,17 @@ export class UpstreamClient {
         last = { kind: 'response', status: res.statusCode, requestId, bodyText };
         if (OVERLOAD_STATUS.has(res.statusCode)) route.aimd.overload(sentAt);
         else route.aimd.success();
-        if (!RETRYABLE_STATUS.has(res.statusCode) && res.statusCode < 500) return last;
+        answered = !RETRYABLE_STATUS.has(res.statusCode) && res.statusCode < 500;
+        if (answered) return last;
         retryAfter = parseRetryAfter(res.headers);
       } catch (err) {
         if (stopper.stopped) return { kind: 'aborted' };
         this.observer(route.target.baseUrl, 'error', (Date.now() - sentAt) / 1000);
         last = classifyError(err);
       } finally {
-        release();
+        // The slot goes back to the caller for its next request; between attempts it is free to others.
+        if (answered && slot !== undefined) slot.fill(route, release);
+        else release();
       }
       if (attempt === this.config.maxAttempts) break;
       const delay = retryAfter ?? backoff(attempt);
@@ -155,6 +254,13 @@ export class UpstreamClient {
       if (!(await sleepUnlessStopped(delay, stopper))) return { kind: 'aborted' };
     }
     return last;
+  }
+
+  /** The upstream of `model`: its route, else the default upstream, else (no model yet) any route. */
+  private routeFor(model: string | null): Route | null {
+    return (
+      (model === null ? null : this.routes.get(model)) ?? this.defaultRoute ?? this.routes.values().next().value ?? null
+    );
   }
 
   /** Registers the observer of every attempt (metrics). */

@@ -65,4 +65,31 @@ describe('FairLimiter', () => {
     expect(limiter.inFlight).toBe(1);
     next();
   });
+
+  it('lets a holder keep its slot only while nobody who comes first waits', async () => {
+    const limiter = new FairLimiter(2);
+    const a0 = await limiter.acquire('a', undefined, 0);
+    const a1 = await limiter.acquire('a', undefined, 1);
+    expect(limiter.mayKeep('a', 0)).toBe(true); // nobody waits
+
+    const stopper = new Stopper();
+    const laterChunk = limiter.acquire('a', stopper, 2);
+    expect(limiter.mayKeep('a', 0)).toBe(true); // a later chunk of the same batch waits: it comes after
+    expect(limiter.mayKeep('a', 2)).toBe(false); // the same priority: the waiter has waited longer
+    stopper.stop(new Error('gone'));
+    await expect(laterChunk).rejects.toThrow('gone');
+    expect(limiter.mayKeep('a', 2)).toBe(true); // a waiter that gave up does not count
+
+    const otherBatch = limiter.acquire('b');
+    expect(limiter.mayKeep('a', 0)).toBe(false); // another batch's turn
+    a0();
+    const b = await otherBatch;
+    expect(limiter.mayKeep('a', 1)).toBe(true);
+
+    limiter.setLimit(1); // two in flight over a limit of one: a holder gives its slot up
+    expect(limiter.mayKeep('a', 1)).toBe(false);
+    a1();
+    b();
+    expect(limiter.inFlight).toBe(0);
+  });
 });

@@ -3,7 +3,7 @@
  * connections with Retry-After honoured, other 4xx final, the deadline, the concurrency cap and model routes.
  */
 import { createServer } from 'node:net';
-import { parseRetryAfter, UpstreamClient } from '../../../activities/upstream-client';
+import { parseRetryAfter, Slot, UpstreamClient } from '../../../activities/upstream-client';
 import type { UpstreamClientConfig } from '../../../activities/upstream-client';
 import { Stopper } from '../../../activities/stopper';
 import { startFixtureUpstream } from '../../helpers/fixture-upstream';
@@ -123,6 +123,58 @@ describe('UpstreamClient', () => {
     const c = client({}, 3);
     await Promise.all(Array.from({ length: 15 }, (_, i) => send(c, chatBody(`n${i}`))));
     expect(upstream.maxInFlight).toBe(3);
+  });
+
+  it('hands the slot of an answered request back for the next one, and frees it between retries', async () => {
+    const c = client({}, 1);
+    const slot = new Slot();
+    expect(c.tryReserve(slot, null)).toBe(true);
+    expect(c.limits()[0].inFlight).toBe(1);
+    const req = (body: string) => ({
+      model: 'm',
+      url: '/v1/chat/completions',
+      body,
+      fairnessKey: 'b',
+      deadlineMs: Date.now() + 60_000,
+      stopper: new Stopper(),
+    });
+    // With the only slot held by the caller, the request uses it instead of waiting for another.
+    expect(await c.send(req(chatBody('a')), slot)).toMatchObject({ kind: 'response', status: 200 });
+    expect(slot.held).toBe(true);
+    expect(c.mayKeep(slot, 'b')).toBe(true);
+    expect(c.tryReserve(new Slot(), null)).toBe(false); // the cap of one holds
+
+    // While the request waits to retry a 429, its slot serves others.
+    let othersServed = false;
+    const retried = c.send(req(chatBody('r', { fixture: { status: 429, times: 1, retry_after: 0.2 } })), slot);
+    await new Promise((r) => setTimeout(r, 100));
+    const other = new Slot();
+    othersServed = c.tryReserve(other, null);
+    other.release();
+    expect(othersServed).toBe(true);
+    expect(await retried).toMatchObject({ kind: 'response', status: 200 });
+    expect(slot.held).toBe(true);
+
+    slot.release();
+    slot.release(); // a second release is harmless
+    expect(c.limits()[0].inFlight).toBe(0);
+  });
+
+  it('waits in the fair queue for a slot, and gives up when stopped', async () => {
+    const c = client({}, 1);
+    const held = new Slot();
+    expect(c.tryReserve(held, null)).toBe(true);
+    const stopper = new Stopper();
+    const waiting = c.reserve(new Slot(), null, 'b', stopper);
+    const granted = new Slot();
+    const next = c.reserve(granted, null, 'c', new Stopper());
+    stopper.stop();
+    expect(await waiting).toBe(false);
+    held.release();
+    expect(await next).toBe(true);
+    expect(granted.held).toBe(true);
+    granted.release();
+    expect(c.limits()[0].inFlight).toBe(0);
   });
 
   it('backs off when the upstream is overloaded, and recovers', async () => {
