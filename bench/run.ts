@@ -11,12 +11,20 @@
  *   the API and of the worker (VmHWM).
  * - concurrent: three batches at once; the progress of each over time.
  * - workers: two worker processes on one task queue; how the chunks of one batch were split.
- * BENCH_ENV (JSON) adds environment variables to the API and worker processes, to try settings.
+ * - executor: the chunk activity alone, in this process (compiled, from dist/), without Temporal, the API
+ *   or the polling: the same lines and upstream as throughput, chunked as a batch is, BENCH_WINDOW chunks
+ *   at a time (default 8, as BATCH_CHUNK_WINDOW); wall time, CPU time and GC pauses against the plain
+ *   client in the same process. It separates what the chunk code costs from what the rest of the stack
+ *   costs.
+ * BENCH_ENV (JSON) adds environment variables to the API and worker processes, to try settings;
+ * BENCH_CPU_PROFILE (a directory) makes each worker process write a V8 CPU profile there when it stops.
  */
 import { spawn } from 'node:child_process';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { once } from 'node:events';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,6 +34,13 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import OpenAI from 'openai';
 import { Agent, request } from 'undici';
+import type * as ExecuteChunkModule from '../activities/execute-chunk';
+import type * as ManifestModule from '../activities/manifest';
+import type * as UpstreamModule from '../activities/upstream-client';
+import type * as StorageModule from '../storage';
+import type * as LocalStoreModule from '../storage/local-file-store';
+import type * as LoggerModule from '../telemetry/logger';
+import type * as MetricsModule from '../telemetry/metrics';
 import { startTemporalDevServer } from '../standalone/temporal-dev-server';
 import type { RunningDevServer } from '../standalone/temporal-dev-server';
 import { freePort } from '../test/helpers/ports';
@@ -36,7 +51,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 50_000);
 /** Throughput runs, alternating baseline and batch; the medians are compared (this machine is noisy). */
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CONCURRENCY = 64;
-const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'throughput,memory,concurrent,workers').split(',');
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'throughput,executor,memory,concurrent,workers').split(',');
 const TERMINAL = ['completed', 'failed', 'expired', 'cancelled'];
 const EXTRA_ENV = JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>;
 
@@ -120,7 +135,11 @@ async function startStack(workerCount: number, env: Record<string, string> = {})
     const metricsPort = String(await freePort());
     workers.push(
       await startProcess(
-        ['scripts/launch.js', 'worker'],
+        [
+          ...(process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []),
+          'scripts/launch.js',
+          'worker',
+        ],
         { ...common, WORKER_METRICS_PORT: metricsPort },
         /Worker polling/,
       ),
@@ -186,11 +205,31 @@ async function writeInput(dir: string, name: string, count: number, line: (i: nu
 
 /** The baseline: what a user would write without us — the lines, 64 in flight, results to a JSONL file. */
 async function plainClient(upstreamUrl: string, inputFile: string, outFile: string): Promise<number> {
+  return (await measured(() => plainRun(upstreamUrl, inputFile, outFile))).wallMs;
+}
+
+/** Wall time, CPU time of this process (all threads) and GC pauses, while `run` runs. */
+async function measured(run: () => Promise<unknown>): Promise<{ wallMs: number; cpuMs: number; gcMs: number }> {
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await run();
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  await new Promise((r) => setImmediate(r)); // the last GC entries
+  gc.disconnect();
+  return { wallMs, cpuMs: (used.user + used.system) / 1000, gcMs };
+}
+
+async function plainRun(upstreamUrl: string, inputFile: string, outFile: string): Promise<void> {
   const lines = (await readFile(inputFile, 'utf8')).split('\n').filter(Boolean);
   const agent = new Agent({ connections: CONCURRENCY, pipelining: 1 });
   const out = createWriteStream(outFile);
   let draining: Promise<void> | null = null;
-  const started = performance.now();
   let next = 0;
   const loop = async () => {
     while (next < lines.length) {
@@ -214,9 +253,7 @@ async function plainClient(upstreamUrl: string, inputFile: string, outFile: stri
   await Promise.all(Array.from({ length: CONCURRENCY }, loop));
   out.end();
   await once(out, 'finish');
-  const elapsed = performance.now() - started;
   await agent.close();
-  return elapsed;
 }
 
 async function uploadFile(client: OpenAI, file: string) {
@@ -334,6 +371,124 @@ async function throughput(): Promise<void> {
   }
 }
 
+/**
+ * The chunk activity alone: `executeChunk` from dist/, run over a batch's chunks in this process, in an
+ * activity context of its own (what Temporal's worker would give it: no heartbeats go anywhere).
+ */
+async function executor(): Promise<void> {
+  const dist = (p: string) => path.join(ROOT, 'dist', p);
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { createExecuteChunk } = require(dist('activities/execute-chunk')) as typeof ExecuteChunkModule;
+  const { ManifestCache, planChunks } = require(dist('activities/manifest')) as typeof ManifestModule;
+  const { UpstreamClient } = require(dist('activities/upstream-client')) as typeof UpstreamModule;
+  const storage = require(dist('storage')) as typeof StorageModule;
+  const { LocalFileStore } = require(dist('storage/local-file-store')) as typeof LocalStoreModule;
+  const { createLogger } = require(dist('telemetry/logger')) as typeof LoggerModule;
+  const metricsModule = require(dist('telemetry/metrics')) as typeof MetricsModule;
+  const { asyncLocalStorage } = require('@temporalio/activity') as { asyncLocalStorage: AsyncLocalStorage<unknown> };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const window = Number(process.env.BENCH_WINDOW ?? 8);
+
+  const stack = await startUpstreamOnly();
+  try {
+    const store = new LocalFileStore(stack.dataDir);
+    const input = await writeInput(stack.dataDir, 'executor.jsonl', REQUESTS, smallLine);
+    const fileId = storage.newFileId();
+    await store.write(storage.keys.fileContent(fileId), await readFile(input.file));
+    const starts: number[] = [];
+    let offset = 0;
+    for (const line of (await readFile(input.file, 'utf8')).split('\n')) {
+      if (line.length > 0) starts.push(offset);
+      offset += Buffer.byteLength(line) + 1;
+    }
+    const chunks = planChunks(starts, input.bytes, {
+      chunkMaxLines: 2000,
+      chunkMaxBytes: 4 * 1024 * 1024,
+      chunkWindow: window,
+    });
+    const upstream = new UpstreamClient({
+      default: { baseUrl: stack.upstreamUrl, apiKey: null, maxConcurrency: CONCURRENCY },
+      routes: {},
+      timeoutMs: 60_000,
+      maxAttempts: 3,
+    });
+    const executeChunk = createExecuteChunk({
+      store,
+      upstream,
+      manifests: new ManifestCache(store),
+      logger: createLogger({ level: 'warn', service: 'bench' }),
+      metrics: metricsModule.createWorkerMetrics(metricsModule.createRegistry(), () => upstream.limits()),
+    });
+    const runChunks = async () => {
+      const batchId = storage.newBatchId();
+      const manifestKey = storage.keys.batchManifest(batchId);
+      await storage.writeJson(store, manifestKey, { version: 1, inputFileId: fileId, total: starts.length, chunks });
+      let next = 0;
+      const runner = async () => {
+        while (next < chunks.length) {
+          const chunkIndex = next++;
+          const context = {
+            info: { attempt: 1, heartbeatDetails: undefined },
+            heartbeat: () => undefined,
+            cancellationSignal: new AbortController().signal,
+            cancellationDetails: undefined,
+          };
+          const deadlineMs = Date.now() + 3_600_000;
+          await asyncLocalStorage.run(context, () =>
+            executeChunk({ batchId, inputFileId: fileId, manifestKey, chunkIndex, deadlineMs }),
+          );
+        }
+      };
+      await Promise.all(Array.from({ length: window }, runner));
+    };
+    const plain: Awaited<ReturnType<typeof measured>>[] = [];
+    const chunked: Awaited<ReturnType<typeof measured>>[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      plain.push(
+        await measured(() => plainRun(stack.upstreamUrl, input.file, path.join(stack.dataDir, 'plain.jsonl'))),
+      );
+      chunked.push(await measured(runChunks));
+    }
+    await upstream.close();
+    const show = (m: Awaited<ReturnType<typeof measured>>[]) => {
+      const wall = median(m.map((x) => x.wallMs));
+      const cpu = median(m.map((x) => x.cpuMs));
+      const gc = median(m.map((x) => x.gcMs));
+      return `${seconds(wall)} wall, ${seconds(cpu)} CPU, ${seconds(gc)} in GC pauses`;
+    };
+    table(`executor: ${REQUESTS} requests in ${chunks.length} chunks, ${window} at a time, in one process (medians)`, [
+      ['plain concurrent client', show(plain)],
+      ['executeChunk over the chunks', show(chunked)],
+      [
+        'ratio (wall / CPU)',
+        `${(median(chunked.map((x) => x.wallMs)) / median(plain.map((x) => x.wallMs))).toFixed(2)}× / ${(
+          median(chunked.map((x) => x.cpuMs)) / median(plain.map((x) => x.cpuMs))
+        ).toFixed(2)}×`,
+      ],
+    ]);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function startUpstreamOnly() {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'batch-bench-'));
+  const port = await freePort();
+  const upstream = await startProcess(
+    ['--import', 'tsx', 'test/helpers/fixture-upstream-cli.ts'],
+    { FIXTURE_PORT: String(port) },
+    /Fixture upstream/,
+  );
+  return {
+    dataDir,
+    upstreamUrl: `http://127.0.0.1:${port}/v1`,
+    async stop() {
+      await upstream.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function memory(): Promise<void> {
   const stack = await startStack(1);
   try {
@@ -434,7 +589,7 @@ async function main() {
   const [code] = (await once(tsc, 'exit')) as [number];
   if (code !== 0) throw new Error('The build failed');
   console.log(`# npm run bench — ${new Date().toISOString()}, ${os.cpus().length} CPUs, Node ${process.version}`);
-  const all: Record<string, () => Promise<void>> = { throughput, memory, concurrent, workers };
+  const all: Record<string, () => Promise<void>> = { throughput, executor, memory, concurrent, workers };
   for (const name of SCENARIOS) {
     const scenario = all[name];
     if (scenario === undefined) throw new Error(`Unknown scenario '${name}'`);
