@@ -59,14 +59,11 @@ export class Slot {
   }
 
   release(): void {
-    const release = this.releaseFn;
-    this.route = null;
-    this.releaseFn = null;
-    release?.();
+    this.take(this.route)?.();
   }
 
   /** The slot's release if it is held for `route`; the slot is then empty. */
-  take(route: Route): Release | null {
+  take(route: Route | null): Release | null {
     if (this.route !== route) return null;
     const release = this.releaseFn;
     this.route = null;
@@ -146,9 +143,8 @@ export class UpstreamClient {
     stopper: Stopper,
     priority = 0,
   ): Promise<boolean> {
-    if (this.tryReserve(slot, model)) return true;
     const route = this.routeFor(model);
-    if (route === null || stopper.stopped) return false;
+    if (route === null) return false;
     try {
       slot.fill(route, await route.limiter.acquire(fairnessKey, stopper, priority));
       return true;

@@ -114,13 +114,7 @@ async function startStack(workerCount: number, env: Record<string, string> = {})
     dbFile: null,
     namespace: 'default',
   });
-  const upstreamPort = await freePort();
-  const upstream = await startProcess(
-    ['--import', 'tsx', 'test/helpers/fixture-upstream-cli.ts'],
-    { FIXTURE_PORT: String(upstreamPort) },
-    /Fixture upstream/,
-  );
-  const upstreamUrl = `http://127.0.0.1:${upstreamPort}/v1`;
+  const { upstream, upstreamUrl } = await startUpstream();
   const apiPort = await freePort();
   const common = {
     DATA_DIR: dataDir,
@@ -394,13 +388,10 @@ async function executor(): Promise<void> {
     const store = new LocalFileStore(stack.dataDir);
     const input = await writeInput(stack.dataDir, 'executor.jsonl', REQUESTS, smallLine);
     const fileId = storage.newFileId();
-    await store.write(storage.keys.fileContent(fileId), await readFile(input.file));
+    const content = await readFile(input.file);
+    await store.write(storage.keys.fileContent(fileId), content);
     const starts: number[] = [];
-    let offset = 0;
-    for (const line of (await readFile(input.file, 'utf8')).split('\n')) {
-      if (line.length > 0) starts.push(offset);
-      offset += Buffer.byteLength(line) + 1;
-    }
+    for (let at = 0; at < content.length; at = content.indexOf(10, at) + 1 || content.length) starts.push(at);
     const chunks = planChunks(starts, input.bytes, {
       chunkMaxLines: 2000,
       chunkMaxBytes: 4 * 1024 * 1024,
@@ -471,17 +462,23 @@ async function executor(): Promise<void> {
   }
 }
 
-async function startUpstreamOnly() {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'batch-bench-'));
+/** The fixture upstream as a process of its own. */
+async function startUpstream(): Promise<{ upstream: Proc; upstreamUrl: string }> {
   const port = await freePort();
   const upstream = await startProcess(
     ['--import', 'tsx', 'test/helpers/fixture-upstream-cli.ts'],
     { FIXTURE_PORT: String(port) },
     /Fixture upstream/,
   );
+  return { upstream, upstreamUrl: `http://127.0.0.1:${port}/v1` };
+}
+
+async function startUpstreamOnly() {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'batch-bench-'));
+  const { upstream, upstreamUrl } = await startUpstream();
   return {
     dataDir,
-    upstreamUrl: `http://127.0.0.1:${port}/v1`,
+    upstreamUrl,
     async stop() {
       await upstream.stop();
       await rm(dataDir, { recursive: true, force: true });
