@@ -23,7 +23,7 @@ import { spawn } from 'node:child_process';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { once } from 'node:events';
 import * as os from 'node:os';
@@ -92,6 +92,60 @@ function startProcess(args: string[], env: Record<string, string>, ready: RegExp
     child.stderr?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}):\n${output}`)));
   });
+}
+
+/** CPU seconds (user + system) used so far by each process and its descendants, from /proc. */
+async function cpuSecondsOfTrees(pids: Record<string, number | undefined>): Promise<Record<string, number>> {
+  const stats = new Map<number, { ppid: number; seconds: number }>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const { ppid, seconds } = parseStat(await readFile(`/proc/${entry}/stat`, 'utf8'));
+      stats.set(Number(entry), { ppid, seconds });
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const result: Record<string, number> = {};
+  for (const [name, root] of Object.entries(pids)) {
+    let total = 0;
+    const pending = root === undefined ? [] : [root];
+    while (pending.length > 0) {
+      const pid = pending.pop()!;
+      total += stats.get(pid)?.seconds ?? 0;
+      for (const [child, s] of stats) if (s.ppid === pid) pending.push(child);
+    }
+    result[name] = total;
+  }
+  return result;
+}
+
+/** CPU seconds of one process's threads by thread: the main thread, and the others by name. */
+async function cpuSecondsByThread(pid: number | undefined): Promise<Record<string, number>> {
+  const result: Record<string, number> = {};
+  if (pid === undefined) return result;
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    try {
+      const { name, seconds } = parseStat(await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      const key = tid === String(pid) ? 'main thread' : name.replace(/[\d-]+$/, '');
+      result[key] = (result[key] ?? 0) + seconds;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return result;
+}
+
+/** The name, parent and CPU seconds (user + system) in a /proc stat line. */
+function parseStat(text: string): { name: string; ppid: number; seconds: number } {
+  // The name is in parentheses and may hold spaces; the fields after it are numbered from 3 (state).
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return {
+    name: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')),
+    ppid: Number(fields[1]),
+    seconds: ticks / 100,
+  };
 }
 
 interface Stack {
@@ -319,6 +373,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
@@ -331,9 +386,42 @@ async function throughput(): Promise<void> {
     const baselines: number[] = [];
     const batches: number[] = [];
     let last: Awaited<ReturnType<typeof runBatch>> | undefined;
+    // CPU by process during each run: the machine's two cores are shared by all of them.
+    const pids = {
+      upstream: stack.upstream.child.pid,
+      'Temporal server': stack.temporal.pid,
+      API: stack.api.child.pid,
+      worker: stack.workers[0].child.pid,
+    };
+    const names = ['bench (client)', ...Object.keys(pids)];
+    const cpuPlain: Record<string, number>[] = [];
+    const cpuBatch: Record<string, number>[] = [];
+    let workerThreads: [string, number][] = [];
+    const cpuDuring = async <T>(into: Record<string, number>[], run: () => Promise<T>): Promise<T> => {
+      const before = await cpuSecondsOfTrees(pids);
+      const own = process.cpuUsage();
+      const result = await run();
+      const used = process.cpuUsage(own);
+      const after = await cpuSecondsOfTrees(pids);
+      into.push({
+        'bench (client)': (used.user + used.system) / 1e6,
+        ...Object.fromEntries(Object.keys(pids).map((k) => [k, after[k] - before[k]])),
+      });
+      return result;
+    };
     for (let run = 0; run < RUNS; run++) {
-      baselines.push(await plainClient(stack.upstreamUrl, input.file, path.join(stack.dataDir, 'baseline.jsonl')));
-      last = await runBatch(client, file.id);
+      baselines.push(
+        await cpuDuring(cpuPlain, () =>
+          plainClient(stack.upstreamUrl, input.file, path.join(stack.dataDir, 'baseline.jsonl')),
+        ),
+      );
+      const threadsBefore = await cpuSecondsByThread(pids.worker);
+      last = await cpuDuring(cpuBatch, () => runBatch(client, file.id));
+      const threadsAfter = await cpuSecondsByThread(pids.worker);
+      workerThreads = Object.entries(threadsAfter)
+        .map(([name, s]): [string, number] => [name, s - (threadsBefore[name] ?? 0)])
+        .filter(([, s]) => s >= 0.01)
+        .sort((a, b) => b[1] - a[1]);
       if (last.batch.status !== 'completed' || last.batch.request_counts?.completed !== REQUESTS) {
         throw new Error(`The batch ended ${last.batch.status} with ${JSON.stringify(last.batch.request_counts)}`);
       }
@@ -359,6 +447,15 @@ async function throughput(): Promise<void> {
           .join(', '),
       ],
       ['peak RSS: API / worker', `${await stack.api.peakRssMiB()} / ${await stack.workers[0].peakRssMiB()} MiB`],
+      ...names.map((name): [string, string] => [
+        `CPU of ${name} (median): plain / batch`,
+        `${median(cpuPlain.map((c) => c[name])).toFixed(2)} s / ${median(cpuBatch.map((c) => c[name])).toFixed(2)} s`,
+      ]),
+      [
+        'CPU of all (median): plain / batch',
+        `${median(cpuPlain.map(sum)).toFixed(2)} s / ${median(cpuBatch.map(sum)).toFixed(2)} s`,
+      ],
+      ['worker CPU by thread (last run)', workerThreads.map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(', ')],
     ]);
   } finally {
     await stack.stop();
@@ -392,9 +489,10 @@ async function executor(): Promise<void> {
     await store.write(storage.keys.fileContent(fileId), content);
     const starts: number[] = [];
     for (let at = 0; at < content.length; at = content.indexOf(10, at) + 1 || content.length) starts.push(at);
+    // As a batch is cut with the default BATCH_CHUNK_MAX_LINES and BATCH_CHUNK_MAX_BYTES.
     const chunks = planChunks(starts, input.bytes, {
-      chunkMaxLines: 2000,
-      chunkMaxBytes: 4 * 1024 * 1024,
+      chunkMaxLines: 10_000,
+      chunkMaxBytes: 32 * 1024 * 1024,
       chunkWindow: window,
     });
     const upstream = new UpstreamClient({

@@ -22,6 +22,8 @@ export interface DevServerOptions {
 
 export interface RunningDevServer {
   address: string;
+  /** The server's process id (for measurements). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -98,7 +100,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
       throw new Error(`The Temporal dev server did not answer within the timeout:\n${output.trim()}`);
     }
   }
-  return { address, stop: () => stopChild(child, exited) };
+  return { address, pid: child.pid, stop: () => stopChild(child, exited) };
 }
 
 async function namespaceReady(address: string, namespace: string): Promise<boolean> {
