@@ -56,8 +56,8 @@ const Env = z.object({
   BATCH_MAX_REQUESTS: positiveInt.default(50_000).describe('most request lines in one input file'),
   BATCH_MAX_FILE_BYTES: positiveInt.default(209_715_200).describe('largest upload'),
   BATCH_COMPLETION_WINDOW_SECONDS: positiveInt.default(86_400).describe('what the 24h window lasts'),
-  BATCH_CHUNK_MAX_LINES: positiveInt.default(2000).describe('most requests in one chunk activity'),
-  BATCH_CHUNK_MAX_BYTES: positiveInt.default(4 * 1024 * 1024).describe('most input bytes in one chunk activity'),
+  BATCH_CHUNK_MAX_LINES: positiveInt.default(10_000).describe('most requests in one chunk activity'),
+  BATCH_CHUNK_MAX_BYTES: positiveInt.default(32 * 1024 * 1024).describe('most input bytes in one chunk activity'),
   BATCH_CHUNK_WINDOW: positiveInt.default(8).describe('chunk activities in flight per batch'),
   BATCH_CHUNK_HEARTBEAT_TIMEOUT_SECONDS: positiveInt
     .default(30)

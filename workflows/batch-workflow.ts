@@ -5,6 +5,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -49,6 +50,12 @@ const { deliverWebhook } = proxyActivities<Activities>({
   scheduleToCloseTimeout: '24h',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30m' },
 });
+
+/**
+ * Since this change a batch whose chunks were cut short by the deadline expires even when every chunk
+ * returned before the workflow's own deadline timer fired (a race once all chunks are in flight at once).
+ */
+const EXPIRE_WHEN_CUT_SHORT = 'expire-when-a-chunk-was-cut-short';
 
 /** Statuses from which a cancel is refused (the batch has run every request or is already over). */
 const NOT_CANCELLABLE: readonly BatchStatus[] = ['finalizing', 'completed', 'failed', 'expired'];
@@ -137,6 +144,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
     publish();
 
     let done = false;
+    let cutShort = false;
     let failure: unknown = null;
     const scope = new CancellationScope();
     const work = scope
@@ -153,6 +161,7 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
               deadlineMs,
             }),
           (result: ExecuteChunkOutput) => {
+            if (!result.ranAll) cutShort = true;
             batch.request_counts.completed += result.completed;
             batch.request_counts.failed += result.failed;
             addUsage(batch.usage, result.usage);
@@ -178,7 +187,8 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
       outcome = 'failed';
     } else if (cancelRequested) {
       outcome = 'cancelled';
-    } else if (!settledInTime) {
+    } else if (!settledInTime || (cutShort && patched(EXPIRE_WHEN_CUT_SHORT))) {
+      // A chunk stops by itself at the deadline: it may return before the timer above fires.
       outcome = 'expired';
     } else {
       outcome = 'completed';

@@ -88,6 +88,23 @@ describe('a batch that runs out of time', () => {
     expect(event).toMatchObject({ type: 'batch.expired', data: { id: batch.id, status: 'expired' } });
     await receiver.close();
   });
+
+  it('expires when every chunk is in flight at the deadline', async () => {
+    // Fewer lines than the window has places: one chunk per line, all running, none able to finish. Each
+    // chunk stops by itself at the deadline and returns, racing the workflow's timer: when the chunks win
+    // (a loaded machine), the batch must still expire, not complete with requests that never ran.
+    const lines = Array.from({ length: 6 }, (_, i) =>
+      requestLine(`r-${i}`, '/v1/chat/completions', { fixture: { delay_ms: 30_000 } }),
+    );
+    const created = await createBatch(stack.client, lines);
+    const { batch } = await waitForBatch(stack.client, created.id);
+    expect(batch.status).toBe('expired');
+    expect(batch.completed_at).toBeNull();
+    expect(batch.request_counts).toEqual({ total: 6, completed: 0, failed: 6 });
+    const { output, errors } = await resultLines(stack.client, batch);
+    expect(output).toEqual([]);
+    expect(errors.map((l) => l.error.code)).toEqual(Array(6).fill('batch_expired'));
+  });
 });
 
 describe('a cancelled batch', () => {

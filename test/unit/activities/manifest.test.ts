@@ -1,4 +1,4 @@
-/** Pins how an input file is cut into chunks: small batches in small chunks, limits on lines and bytes. */
+/** Pins how an input file is cut into chunks: two per place in the window, limits on lines and bytes. */
 import { planChunks } from '../../../activities/manifest';
 
 const sizing = { chunkMaxLines: 200, chunkMaxBytes: 1000, chunkWindow: 16 };
@@ -22,10 +22,17 @@ function checkTiling(chunks: ReturnType<typeof planChunks>, total: number, total
 }
 
 describe('planChunks', () => {
-  it('gives small batches chunks small enough to run in parallel', () => {
-    const chunks = planChunks(starts(100, 5), 500, sizing);
-    expect(chunks.every((c) => c.count === 2)).toBe(true);
-    checkTiling(chunks, 100, 500);
+  it('cuts a batch into twice as many chunks as the window runs at once', () => {
+    const chunks = planChunks(starts(3200, 5), 16_000, { ...sizing, chunkMaxBytes: 1e9 });
+    expect(chunks).toHaveLength(32);
+    expect(chunks.every((c) => c.count === 100)).toBe(true);
+    checkTiling(chunks, 3200, 16_000);
+  });
+
+  it('gives a batch of fewer lines than that one line per chunk', () => {
+    const chunks = planChunks(starts(10, 5), 50, sizing);
+    expect(chunks.map((c) => c.count)).toEqual(Array(10).fill(1));
+    checkTiling(chunks, 10, 50);
   });
 
   it('caps chunks at chunkMaxLines', () => {
@@ -37,7 +44,7 @@ describe('planChunks', () => {
 
   it('caps chunks at chunkMaxBytes, but always takes at least one line', () => {
     // Two lines per chunk by count; the 1980-byte line at offset 20 does not fit beside another.
-    const chunks = planChunks([0, 10, 20, 2000, 2010, 2020], 2030, { ...sizing, chunkWindow: 1, chunkMaxBytes: 100 });
+    const chunks = planChunks([0, 10, 20, 2000, 2010, 2020], 2030, { ...sizing, chunkWindow: 2, chunkMaxBytes: 100 });
     expect(chunks.map((c) => c.count)).toEqual([2, 1, 2, 1]);
     checkTiling(chunks, 6, 2030);
   });
