@@ -330,8 +330,11 @@ async function runBatch(client: OpenAI, fileId: string, onPoll?: (b: OpenAI.Batc
   return { batch, totalMs: performance.now() - started, inProgressMs: inProgressMs ?? performance.now() - started };
 }
 
-/** How long each activity type ran in a history (first scheduled → last closed), in ms. */
-function activitySpans(history: Awaited<ReturnType<typeof historyOf>>): Record<string, number> {
+/**
+ * When each activity type ran in a history (first scheduled → last closed), in ms from the workflow's start,
+ * and when the workflow closed.
+ */
+function activitySpans(history: Awaited<ReturnType<typeof historyOf>>): Record<string, [number, number]> {
   const at = (e: temporal.api.history.v1.IHistoryEvent) =>
     Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
   const typeOf = new Map<number, string>();
@@ -350,7 +353,15 @@ function activitySpans(history: Awaited<ReturnType<typeof historyOf>>): Record<s
     span[0] = Math.min(span[0], at(e));
     span[1] = Math.max(span[1], at(e));
   }
-  return Object.fromEntries(Object.entries(spans).map(([k, [a, b]]) => [k, b - a]));
+  const events = history.events ?? [];
+  const start = events.length > 0 ? at(events[0]) : 0;
+  const closed = events.length > 0 ? at(events[events.length - 1]) : 0;
+  return Object.fromEntries(
+    [...Object.entries(spans), ['workflow closed', [closed, closed]] as const].map(([k, [a, b]]) => [
+      k,
+      [a - start, b - start],
+    ]),
+  );
 }
 
 async function historyOf(address: string, batchId: string) {
@@ -441,9 +452,11 @@ async function throughput(): Promise<void> {
       ['create → in_progress (last run)', seconds(last!.inProgressMs)],
       ['Temporal history events', String(history.events?.length ?? 0)],
       [
-        'activities (last run)',
+        'timeline from the workflow start (last run)',
         Object.entries(activitySpans(history))
-          .map(([type, ms]) => `${type} ${seconds(ms)}`)
+          .map(([type, [from, to]]) =>
+            from === to ? `${type} ${seconds(to)}` : `${type} ${seconds(from)}–${seconds(to)}`,
+          )
           .join(', '),
       ],
       ['peak RSS: API / worker', `${await stack.api.peakRssMiB()} / ${await stack.workers[0].peakRssMiB()} MiB`],
