@@ -58,7 +58,9 @@ const Env = z.object({
   BATCH_COMPLETION_WINDOW_SECONDS: positiveInt.default(86_400).describe('what the 24h window lasts'),
   BATCH_CHUNK_MAX_LINES: positiveInt.default(10_000).describe('most requests in one chunk activity'),
   BATCH_CHUNK_MAX_BYTES: positiveInt.default(32 * 1024 * 1024).describe('most input bytes in one chunk activity'),
-  BATCH_CHUNK_WINDOW: positiveInt.default(8).describe('chunk activities in flight per batch'),
+  BATCH_CHUNK_WINDOW: positiveInt
+    .default(8)
+    .describe('chunk activities in flight per batch; a batch is cut into twice as many chunks'),
   BATCH_CHUNK_HEARTBEAT_TIMEOUT_SECONDS: positiveInt
     .default(30)
     .describe('a chunk whose worker is silent this long is retried on another worker'),
