@@ -9,6 +9,9 @@ import type { ByteRange, FileStore, WriteOptions } from './file-store';
 import { ObjectNotFoundError } from './file-store';
 
 const TMP_DIR = '.tmp';
+/** `concat` reads this many sources ahead, when each is at most this large (so at most 16 MiB waits). */
+const CONCAT_PREFETCH = 4;
+const CONCAT_PREFETCH_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * A {@link FileStore} on a local directory: one file per key, written to a temporary file first and then
@@ -153,10 +156,26 @@ export class LocalFileStore implements FileStore {
     const stat = await Promise.all(sources.map((key) => this.stat(key)));
     const missing = sources.find((_, i) => stat[i] === null);
     if (missing !== undefined) throw new ObjectNotFoundError(missing);
+    // A batch's result file is made of ~100 small segments: opening and reading them one after another
+    // leaves the disk idle between files, so the next few small ones are read while one is written.
+    const reads = new Map<number, Promise<Buffer>>();
+    const prefetch = (i: number) => {
+      if (i >= sources.length || reads.has(i) || stat[i]!.size > CONCAT_PREFETCH_MAX_BYTES) return;
+      const read = this.read(sources[i]).then((data) => {
+        if (data === null) throw new ObjectNotFoundError(sources[i]);
+        return data;
+      });
+      read.catch(noop); // awaited below, in order; a failure of one read ahead must not go unhandled
+      reads.set(i, read);
+    };
     const open = (key: string) => this.createReadStream(key);
     async function* chain(): AsyncGenerator<Buffer> {
-      for (const key of sources) {
-        for await (const chunk of await open(key)) yield chunk as Buffer;
+      for (let i = 0; i < sources.length; i++) {
+        for (let ahead = i; ahead < i + CONCAT_PREFETCH; ahead++) prefetch(ahead);
+        const read = reads.get(i);
+        reads.delete(i);
+        if (read !== undefined) yield await read;
+        else for await (const chunk of await open(sources[i])) yield chunk as Buffer;
       }
     }
     const bytes = await this.write(dest, Readable.from(chain()));

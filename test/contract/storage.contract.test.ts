@@ -151,6 +151,17 @@ describe.each(adapters)('%s', (_name, make) => {
     expect(await store.list('many-joined')).toEqual(['many-joined']);
   });
 
+  it('concatenates large and small parts in order', async () => {
+    // Parts of several MiB between small ones: a store may read small parts ahead and stream large ones.
+    const parts = [randomBytes(10), randomBytes(5 * 1024 * 1024 + 3), randomBytes(1000), randomBytes(6 * 1024 * 1024)];
+    parts.push(...Array.from({ length: 6 }, (_, i) => randomBytes(100 + i)));
+    const keys = parts.map((_, i) => `mixed/${i}`);
+    await Promise.all(parts.map((p, i) => store.write(keys[i], p)));
+    const expected = Buffer.concat(parts);
+    expect(await store.concat(keys, 'mixed-joined')).toBe(expected.length);
+    expect((await store.read('mixed-joined'))?.equals(expected)).toBe(true);
+  });
+
   it('streams a large object in and reads a range of it', async () => {
     const big = Buffer.alloc(9 * 1024 * 1024, 'a');
     big.write('MARK', 5_000_000);
