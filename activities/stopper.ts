@@ -1,10 +1,22 @@
 /**
  * A stop signal for the hot path of a chunk. Every request in flight registers to be stopped, and an
- * AbortSignal (an EventTarget) pays for each listener added and removed; this keeps them in a Set, so
- * registering and leaving cost nothing worth measuring.
+ * AbortSignal (an EventTarget) pays for each listener added and removed. This keeps them in an array of
+ * slots, a freed slot cleared and reused: registering and leaving allocate nothing.
+ *
+ * Not a Set: a Set that sees an entry added and deleted per request rebuilds its table every few dozen
+ * requests, and V8 links each discarded table to its successor (for iterators). Measured: with a Set, the
+ * objects of answered requests survived scavenges, and two chunks in flight spent three times the GC time
+ * of one (0.41 s against 0.14 s for 50,000 requests, in process; 257 MB promoted against 77); with these
+ * slots, two chunks cost what one does. Most likely a discarded table that reached the old generation kept
+ * its young successor, its callbacks and their requests alive.
  */
 export class Stopper {
-  private readonly callbacks = new Set<() => void>();
+  /** Registered callbacks by slot; a free slot is undefined and listed in `free`. */
+  private callbacks: ((() => void) | undefined)[] = [];
+  /** The registration that holds each slot, so that leaving twice cannot free a slot reused since. */
+  private holders: number[] = [];
+  private readonly free: number[] = [];
+  private registrations = 0;
   private stoppedWith: Error | null = null;
 
   get stopped(): boolean {
@@ -19,8 +31,11 @@ export class Stopper {
   stop(reason: Error = new Error('Stopped')): void {
     if (this.stoppedWith !== null) return;
     this.stoppedWith = reason;
-    for (const callback of this.callbacks) callback();
-    this.callbacks.clear();
+    const callbacks = this.callbacks;
+    this.callbacks = [];
+    this.holders = [];
+    this.free.length = 0;
+    for (const callback of callbacks) callback?.();
   }
 
   /** Calls `callback` when stopped (at once if already stopped); returns the way to unregister. */
@@ -29,8 +44,17 @@ export class Stopper {
       callback();
       return () => undefined;
     }
-    this.callbacks.add(callback);
-    return () => this.callbacks.delete(callback);
+    const slot = this.free.pop() ?? this.callbacks.length;
+    const holder = ++this.registrations;
+    this.callbacks[slot] = callback;
+    this.holders[slot] = holder;
+    return () => {
+      // Only while the slot is still this registration's: not after a stop, nor a second time.
+      if (this.holders[slot] !== holder) return;
+      this.callbacks[slot] = undefined;
+      this.holders[slot] = 0;
+      this.free.push(slot);
+    };
   }
 }
 
