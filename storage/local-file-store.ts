@@ -37,12 +37,17 @@ export class LocalFileStore implements FileStore {
     let bytes = 0;
     let placed = false;
     try {
-      const input = typeof source === 'string' || Buffer.isBuffer(source) ? Readable.from([source]) : source;
-      const out = createWriteStream(tmp);
-      input.on('data', (chunk: Buffer | string) => {
-        bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-      });
-      await pipeline(input, out);
+      if (typeof source === 'string' || Buffer.isBuffer(source)) {
+        // Small objects (segments, records) are most writes: one call, no stream machinery.
+        await fs.writeFile(tmp, source);
+        bytes = typeof source === 'string' ? Buffer.byteLength(source) : source.length;
+      } else {
+        const out = createWriteStream(tmp);
+        source.on('data', (chunk: Buffer | string) => {
+          bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+        });
+        await pipeline(source, out);
+      }
       await this.ensureDir(path.dirname(target));
       if (options.ifAbsent) {
         try {
