@@ -1,5 +1,4 @@
 import type { BatchUsage } from '../common/batch';
-import { checkJsonObject } from './json-check';
 
 /**
  * The lines of the output and error files, exactly as OpenAI writes them:
@@ -17,14 +16,20 @@ export interface UpstreamBody {
 }
 
 /**
- * Reads an upstream body: checks it is a JSON object without building it, and parses only its `usage`.
- * The body goes into the result line as the upstream's own text, unless it spans several lines (pretty-
- * printed), which would break one-line-per-request; anything that is not a JSON object is wrapped in an
- * error object, so that `response.body` is always an object, as OpenAI's clients expect.
+ * Reads an upstream body: parses it, keeps its `usage`, and puts it into the line as the upstream's own
+ * text, unless it spans several lines (pretty-printed), which would break one-line-per-request; anything
+ * that is not a JSON object is wrapped in an error object, so that `response.body` is always an object, as
+ * OpenAI's clients expect. (`JSON.parse` is native and its objects die young: cheaper here than a scanner
+ * in JavaScript that builds nothing, measured ~5–10% of a chunk's CPU.)
  */
 export function readUpstreamBody(bodyText: string, status: number): UpstreamBody {
-  const checked = checkJsonObject(bodyText);
-  if (checked === null) {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bodyText);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     const wrapper = {
       error: {
         message: `The upstream answered ${status} with a body that is not a JSON object: ${bodyText.slice(0, 500)}`,
@@ -35,9 +40,9 @@ export function readUpstreamBody(bodyText: string, status: number): UpstreamBody
     };
     return { json: false, bodyJson: JSON.stringify(wrapper), usage: null };
   }
-  const usage: unknown = checked.usage === null ? null : JSON.parse(bodyText.slice(...checked.usage));
+  const usage = (parsed as { usage?: unknown }).usage ?? null;
   const multiline = bodyText.includes('\n') || bodyText.includes('\r');
-  return { json: true, bodyJson: multiline ? JSON.stringify(JSON.parse(bodyText)) : bodyText, usage };
+  return { json: true, bodyJson: multiline ? JSON.stringify(parsed) : bodyText, usage };
 }
 
 /** The line of a request that got an HTTP answer; `bodyJson` from {@link readUpstreamBody}. */
