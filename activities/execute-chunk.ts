@@ -5,8 +5,9 @@ import { FailureType } from '../common/failure-types';
 import type { FileStore } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import type { WorkerMetrics } from '../telemetry/metrics';
-import { batchRequestIds, keys, ObjectNotFoundError, writeJson } from '../storage';
-import { isBlank, readLines } from './line-reader';
+import { batchRequestIds, keys, ObjectNotFoundError, readJson, writeJson } from '../storage';
+import { isBlank, readLineBatches } from './line-reader';
+import type { RawLine } from './line-reader';
 import type { ManifestCache, SegmentRecord } from './manifest';
 import { scanRequestLine } from './json-scan';
 import { Stopper } from './stopper';
@@ -138,8 +139,9 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
       failed: 0,
       usage: emptyUsage(),
     };
-    // A crashed attempt may have flushed segments its last heartbeat did not record: they are redone.
-    await removeSegmentsFrom(store, batchId, chunkIndex, cp.nextLine);
+    // A crashed attempt (or one whose completion Temporal never recorded) may have flushed segments its
+    // last recorded heartbeat does not cover: those that follow on from it are kept, the rest redone.
+    cp = await recoverSegments(store, batchId, chunkIndex, cp);
     const output = (ranAll: boolean): ExecuteChunkOutput => ({
       completed: cp.completed,
       failed: cp.failed,
@@ -149,12 +151,12 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
     if (cp.nextLine >= endLine) return output(true);
     if (Date.now() >= input.deadlineMs) return output(false);
 
-    // Lines are read as the loops below take them, never the whole chunk at once, and only once a slot is
-    // free to send them: a line's text lives only until it is sent, so a chunk holds little beyond its
-    // requests in flight.
+    // Lines are read as the loops below take them, a stream piece at a time, never the whole chunk, and
+    // only once a slot is free to send them: a line's text is made when it is taken and lives until it is
+    // sent, so a chunk holds little beyond one piece and its requests in flight.
     const base = cp.nextLine;
     const total = endLine - base;
-    const source = requestLines(store, input.inputFileId, cp, chunk.end);
+    const source = new LineSource(requestLines(store, input.inputFileId, cp, chunk.end));
     const ends: number[] = []; // byte offset just past each line taken so far, by position
     const results = new ChunkResults(total);
     let taken = 0;
@@ -174,13 +176,14 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
     const flush = (upTo: number, final = false): Promise<void> => {
       flushing = flushing.then(async () => {
         if (upTo <= committed) return;
-        const segment = await writeSegment(store, batchId, chunkIndex, base, results, committed, upTo, final);
+        // A final segment may cover lines never read; it is the chunk's last, so its end is the chunk's.
+        const endByte = ends[upTo - 1] ?? chunk.end;
+        const segment = await writeSegment(store, batchId, chunkIndex, base, results, committed, upTo, final, endByte);
         results.flushed(committed, upTo);
         committed = upTo;
         cp = {
           nextLine: segment.end,
-          // A final segment may cover lines never read; it is the chunk's last, so its end is the chunk's.
-          nextByte: ends[upTo - 1] ?? chunk.end,
+          nextByte: endByte,
           completed: cp.completed + segment.completed,
           failed: cp.failed + segment.failed,
           usage: addUsage(addUsage(emptyUsage(), cp.usage), segment.usage),
@@ -298,14 +301,15 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
               if (!got) return;
             }
             if (loops < maxLoops && !queued) start();
-            const item = await source.next();
-            if (item.done === true) {
+            let item = source.take();
+            while (item === undefined && (await source.more())) item = source.take();
+            if (item === undefined) {
               linesLeft = false;
               return;
             }
             const i = taken++;
-            ends[i] = item.value.end;
-            model = await runLine(i, item.value.text, slot).catch((err: unknown) => {
+            ends[i] = item.end;
+            model = await runLine(i, item.text, slot).catch((err: unknown) => {
               failed(err);
               return model;
             });
@@ -320,7 +324,7 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
       clearTimeout(deadlineTimer);
       clearInterval(heartbeatTimer);
       ctx.cancellationSignal.removeEventListener('abort', onCancel);
-      await source.return(undefined);
+      await source.close();
     }
     await flushing.catch(() => undefined);
     if (stopReason === null && taken !== total) {
@@ -369,13 +373,50 @@ export function createExecuteChunk({ store, upstream, manifests, logger, metrics
   };
 }
 
-/** The request lines of a chunk from the checkpoint on, read lazily. */
-async function* requestLines(
-  store: FileStore,
-  fileId: string,
-  cp: Checkpoint,
-  end: number,
-): AsyncGenerator<{ end: number; text: string }> {
+/**
+ * The lines of a chunk, read a stream piece at a time and taken one by one: a line comes without a promise
+ * while its piece lasts, and the loops that find the piece used up wait together for the next one.
+ */
+class LineSource {
+  private batch: RawLine[] = [];
+  private at = 0;
+  private reading: Promise<boolean> | null = null;
+  private done = false;
+
+  constructor(private readonly batches: AsyncGenerator<RawLine[]>) {}
+
+  /** The next request line if its piece is read; undefined when {@link more} must read first. */
+  take(): { end: number; text: string } | undefined {
+    while (this.at < this.batch.length) {
+      const raw = this.batch[this.at++];
+      if (!isBlank(raw.bytes)) return { end: raw.end, text: raw.bytes.toString('utf8') };
+    }
+    return undefined;
+  }
+
+  /** Reads the next piece; false when the chunk has no more. Loops that call it at once share the read. */
+  more(): Promise<boolean> {
+    if (this.done) return Promise.resolve(false);
+    this.reading ??= this.batches.next().then((next) => {
+      this.reading = null;
+      if (next.done === true) {
+        this.done = true;
+        return false;
+      }
+      this.batch = next.value;
+      this.at = 0;
+      return true;
+    });
+    return this.reading;
+  }
+
+  async close(): Promise<void> {
+    await this.batches.return(undefined);
+  }
+}
+
+/** The lines of a chunk from the checkpoint on, read lazily, a stream piece at a time. */
+async function* requestLines(store: FileStore, fileId: string, cp: Checkpoint, end: number): AsyncGenerator<RawLine[]> {
   let stream;
   try {
     stream = await store.createReadStream(keys.fileContent(fileId), { start: cp.nextByte, end });
@@ -386,9 +427,7 @@ async function* requestLines(
     throw err;
   }
   try {
-    for await (const raw of readLines(stream, cp.nextByte)) {
-      if (!isBlank(raw.bytes)) yield { end: raw.end, text: raw.bytes.toString('utf8') };
-    }
+    yield* readLineBatches(stream, cp.nextByte);
   } finally {
     stream.destroy();
   }
@@ -403,6 +442,7 @@ async function writeSegment(
   from: number,
   to: number,
   final: boolean,
+  endByte: number,
 ): Promise<SegmentRecord> {
   const out: string[] = [];
   const err: string[] = [];
@@ -425,6 +465,7 @@ async function writeSegment(
   const record: SegmentRecord = {
     start,
     end: base + to,
+    endByte,
     completed: out.length,
     failed: err.length,
     usage,
@@ -441,13 +482,40 @@ async function writeSegment(
   return record;
 }
 
-/** Deletes the segments of a chunk that start at or after `fromLine`, record first. */
-async function removeSegmentsFrom(store: FileStore, batchId: string, chunkIndex: number, fromLine: number) {
+/**
+ * Where a chunk attempt starts: after `cp` (the last heartbeat Temporal recorded), and after every segment
+ * a previous attempt flushed that follows on from it, so that only what was not stored is sent again. A
+ * segment exists exactly when its record does (written last). Segments that do not follow on, that hold
+ * lines never run, or whose record predates `endByte` are deleted (record first) and redone.
+ */
+async function recoverSegments(
+  store: FileStore,
+  batchId: string,
+  chunkIndex: number,
+  cp: Checkpoint,
+): Promise<Checkpoint> {
   const prefix = keys.chunkParts(batchId, chunkIndex);
-  const stale = (await store.list(prefix)).filter((key) => {
-    const start = Number(key.slice(prefix.length).split('.')[0]);
-    return Number.isInteger(start) && start >= fromLine;
+  const startOf = (key: string) => Number(key.slice(prefix.length).split('.')[0]);
+  const later = (await store.list(prefix)).filter((key) => {
+    const start = startOf(key);
+    return Number.isInteger(start) && start >= cp.nextLine;
   });
+  const records = later.filter((key) => key.endsWith('.seg.json')).sort((a, b) => startOf(a) - startOf(b));
+  let next = cp;
+  for (const key of records) {
+    if (startOf(key) !== next.nextLine) break;
+    const record = await readJson<SegmentRecord>(store, key);
+    if (record === null || record.endByte === undefined || record.skipped.length > 0) break;
+    next = {
+      nextLine: record.end,
+      nextByte: record.endByte,
+      completed: next.completed + record.completed,
+      failed: next.failed + record.failed,
+      usage: addUsage(addUsage(emptyUsage(), next.usage), record.usage),
+    };
+  }
+  const stale = later.filter((key) => startOf(key) >= next.nextLine);
   const order = (key: string) => (key.endsWith('.seg.json') ? 0 : 1);
   for (const key of stale.sort((a, b) => order(a) - order(b))) await store.delete(key);
+  return next;
 }

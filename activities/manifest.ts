@@ -28,6 +28,8 @@ export interface Manifest {
 export interface SegmentRecord {
   start: number;
   end: number;
+  /** Byte offset in the input file just past the segment's last line (absent in older records). */
+  endByte?: number;
   completed: number;
   failed: number;
   usage: BatchUsage;

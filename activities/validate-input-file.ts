@@ -3,7 +3,8 @@ import type { BatchError, BatchExecutionOptions, BatchRecord } from '../common/b
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import { keys, ObjectNotFoundError, writeJson } from '../storage';
-import { isBlank, readLines } from './line-reader';
+import { isBlank, readLineBatches } from './line-reader';
+import type { RawLine } from './line-reader';
 import type { Manifest } from './manifest';
 import { planChunks } from './manifest';
 import { checkRequestLine } from './request-line';
@@ -66,7 +67,8 @@ export function createValidateInputFile({ catalog, logger }: { catalog: Catalog;
     }
     try {
       const maxLineBytes = options.maxLineBytes ?? Infinity;
-      for await (const raw of readLines(stream, 0, maxLineBytes)) {
+      /** Checks one line; true when validation should stop here. */
+      const check = (raw: RawLine): boolean => {
         lineNo++;
         totalBytes = raw.end;
         if (lineNo % 5000 === 0) ctx.heartbeat({ line: lineNo });
@@ -78,10 +80,9 @@ export function createValidateInputFile({ catalog, logger }: { catalog: Catalog;
             param: null,
             line: lineNo,
           });
-          if (errors.length >= MAX_REPORTED_ERRORS) break;
-          continue;
+          return errors.length >= MAX_REPORTED_ERRORS;
         }
-        if (isBlank(raw.bytes)) continue;
+        if (isBlank(raw.bytes)) return false;
         if (starts.length >= options.maxRequests) {
           errors.push({
             code: 'too_many_tasks',
@@ -89,24 +90,30 @@ export function createValidateInputFile({ catalog, logger }: { catalog: Catalog;
             param: null,
             line: lineNo,
           });
-          break;
+          return true;
         }
         starts.push(raw.start);
-        const check = checkRequestLine(raw.bytes.toString('utf8'), batch.endpoint);
-        if (!check.ok) {
-          errors.push({ ...check.error, line: lineNo });
-        } else if (seen.has(check.line.custom_id)) {
+        const checked = checkRequestLine(raw.bytes.toString('utf8'), batch.endpoint);
+        if (!checked.ok) {
+          errors.push({ ...checked.error, line: lineNo });
+        } else if (seen.has(checked.line.custom_id)) {
           errors.push({
             code: 'duplicate_custom_id',
-            message: `The custom_id '${check.line.custom_id}' is a duplicate of the custom_id of an earlier request.`,
+            message: `The custom_id '${checked.line.custom_id}' is a duplicate of the custom_id of an earlier request.`,
             param: 'custom_id',
             line: lineNo,
           });
         } else {
-          seen.add(check.line.custom_id);
-          model ??= check.line.body.model;
+          seen.add(checked.line.custom_id);
+          model ??= checked.line.body.model;
         }
-        if (errors.length >= MAX_REPORTED_ERRORS) break;
+        return errors.length >= MAX_REPORTED_ERRORS;
+      };
+      // Lines come a stream piece at a time: one promise per piece, not per line.
+      let stop = false;
+      for await (const lines of readLineBatches(stream, 0, maxLineBytes)) {
+        for (const raw of lines) if ((stop = check(raw))) break;
+        if (stop) break;
       }
     } finally {
       stream.destroy();

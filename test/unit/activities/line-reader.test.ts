@@ -1,6 +1,6 @@
 /** Pins how JSONL is split: byte offsets that find a line again, CRLF, a missing final newline, any chunking. */
 import { Readable } from 'node:stream';
-import { isBlank, readLines } from '../../../activities/line-reader';
+import { isBlank, readLineBatches, readLines } from '../../../activities/line-reader';
 
 async function collect(parts: string[], base = 0) {
   const out = [];
@@ -40,6 +40,40 @@ describe('readLines', () => {
 
   it('yields nothing for an empty stream', async () => {
     expect(await collect([])).toEqual([]);
+  });
+
+  it('gives the same lines a stream piece at a time, each batch the lines ending in its piece', async () => {
+    const parts = ['a\nbb', 'b\nc\nd', 'dd', '\n', 'tail'];
+    const batches = [];
+    for await (const batch of readLineBatches(Readable.from(parts.map((p) => Buffer.from(p))), 10)) {
+      batches.push(batch.map((l) => ({ start: l.start, end: l.end, text: l.bytes.toString() })));
+    }
+    expect(batches).toEqual([
+      [{ start: 10, end: 12, text: 'a' }],
+      [
+        { start: 12, end: 16, text: 'bbb' },
+        { start: 16, end: 18, text: 'c' },
+      ],
+      [{ start: 18, end: 22, text: 'ddd' }],
+      [{ start: 22, end: 26, text: 'tail' }],
+    ]);
+    expect(batches.flat()).toEqual(await collect(parts, 10));
+  });
+
+  it('marks a line over the limit as too long without holding it, in batches as one by one', async () => {
+    const parts = ['ok\n', 'x'.repeat(30), 'y'.repeat(30), '\nfine\n'];
+    const stream = () => Readable.from(parts.map((p) => Buffer.from(p)));
+    const one = [];
+    for await (const l of readLines(stream(), 0, 40)) one.push({ end: l.end, tooLong: l.tooLong ?? false });
+    const batched = [];
+    for await (const b of readLineBatches(stream(), 0, 40))
+      batched.push(...b.map((l) => ({ end: l.end, tooLong: l.tooLong ?? false })));
+    expect(one).toEqual([
+      { end: 3, tooLong: false },
+      { end: 64, tooLong: true },
+      { end: 69, tooLong: false },
+    ]);
+    expect(batched).toEqual(one);
   });
 
   it('treats whitespace-only lines as blank', () => {
