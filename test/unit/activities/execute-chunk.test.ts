@@ -4,10 +4,11 @@
  * The activity runs in an activity context of its own (what Temporal's worker gives it), against the
  * fixture upstream and a local store.
  */
-import type { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { asyncLocalStorage } from '@temporalio/activity';
+import type { Context } from '@temporalio/activity';
 import { createExecuteChunk } from '../../../activities/execute-chunk';
 import type { ExecuteChunkInput } from '../../../activities/execute-chunk';
 import { ManifestCache } from '../../../activities/manifest';
@@ -18,9 +19,6 @@ import { createLogger } from '../../../telemetry/logger';
 import { createRegistry, createWorkerMetrics } from '../../../telemetry/metrics';
 import { startFixtureUpstream } from '../../helpers/fixture-upstream';
 import type { FixtureUpstream } from '../../helpers/fixture-upstream';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { asyncLocalStorage } = require('@temporalio/activity') as { asyncLocalStorage: AsyncLocalStorage<unknown> };
 
 describe('executeChunk, resuming', () => {
   let upstream: FixtureUpstream;
@@ -82,7 +80,8 @@ describe('executeChunk, resuming', () => {
         cancellationSignal: new AbortController().signal,
         cancellationDetails: undefined,
       };
-      const output = await asyncLocalStorage.run(context, () => executeChunk(input));
+      // The parts of an activity Context the chunk uses.
+      const output = await asyncLocalStorage.run(context as unknown as Context, () => executeChunk(input));
       return { output, heartbeats };
     };
     return { store, batchId, attempt };
