@@ -54,8 +54,8 @@ export interface ChunkSizing {
  * worker the window alone would do: one chunk can use all of the upstream's concurrency, and the chunks in
  * flight share it in chunk order. The second wave is for several workers: the first `window` chunks are
  * scheduled at once and mostly go to the worker whose pollers are already busy; the rest go to whichever
- * worker is free, so another worker gets a share of the batch. What a chunk holds in memory does not grow
- * with its size (lines are read as they are sent), and a retry resumes from its last flushed segment.
+ * worker is free, so another worker gets a share of the batch. A chunk's memory grows only by ~60 bytes of
+ * bookkeeping per line (lines are read as they are sent), and a retry resumes from its last stored segment.
  */
 export function planChunks(starts: ArrayLike<number>, totalBytes: number, sizing: ChunkSizing): ChunkPlan[] {
   const total = starts.length;

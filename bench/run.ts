@@ -20,7 +20,6 @@
  * BENCH_CPU_PROFILE (a directory) makes each worker process write a V8 CPU profile there when it stops.
  */
 import { spawn } from 'node:child_process';
-import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -43,6 +42,7 @@ import type * as LoggerModule from '../telemetry/logger';
 import type * as MetricsModule from '../telemetry/metrics';
 import { startTemporalDevServer } from '../standalone/temporal-dev-server';
 import type { RunningDevServer } from '../standalone/temporal-dev-server';
+import { runAsActivity } from '../test/helpers/activity-context';
 import { freePort } from '../test/helpers/ports';
 import { streamOversizedUpload } from '../test/helpers/oversized-upload';
 
@@ -489,7 +489,6 @@ async function executor(): Promise<void> {
   const { LocalFileStore } = require(dist('storage/local-file-store')) as typeof LocalStoreModule;
   const { createLogger } = require(dist('telemetry/logger')) as typeof LoggerModule;
   const metricsModule = require(dist('telemetry/metrics')) as typeof MetricsModule;
-  const { asyncLocalStorage } = require('@temporalio/activity') as { asyncLocalStorage: AsyncLocalStorage<unknown> };
   /* eslint-enable @typescript-eslint/no-require-imports */
   const window = Number(process.env.BENCH_WINDOW ?? 8);
 
@@ -529,14 +528,8 @@ async function executor(): Promise<void> {
       const runner = async () => {
         while (next < chunks.length) {
           const chunkIndex = next++;
-          const context = {
-            info: { attempt: 1, heartbeatDetails: undefined },
-            heartbeat: () => undefined,
-            cancellationSignal: new AbortController().signal,
-            cancellationDetails: undefined,
-          };
           const deadlineMs = Date.now() + 3_600_000;
-          await asyncLocalStorage.run(context, () =>
+          await runAsActivity(() =>
             executeChunk({ batchId, inputFileId: fileId, manifestKey, chunkIndex, deadlineMs }),
           );
         }

@@ -52,8 +52,9 @@ const { deliverWebhook } = proxyActivities<Activities>({
 });
 
 /**
- * Since this change a batch whose chunks were cut short by the deadline expires even when every chunk
- * returned before the workflow's own deadline timer fired (a race once all chunks are in flight at once).
+ * Patch: a batch whose chunks were cut short by the deadline expires even when every chunk returned before
+ * the workflow's own deadline timer fired (a race once all chunks are in flight at once). Histories from
+ * before the patch replay as they ran (such a batch completed).
  */
 const EXPIRE_WHEN_CUT_SHORT = 'expire-when-a-chunk-was-cut-short';
 

@@ -7,8 +7,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { asyncLocalStorage } from '@temporalio/activity';
-import type { Context } from '@temporalio/activity';
 import { createExecuteChunk } from '../../../activities/execute-chunk';
 import type { ExecuteChunkInput } from '../../../activities/execute-chunk';
 import { ManifestCache } from '../../../activities/manifest';
@@ -17,6 +15,7 @@ import { keys, newBatchId, newFileId, writeJson } from '../../../storage';
 import { LocalFileStore } from '../../../storage/local-file-store';
 import { createLogger } from '../../../telemetry/logger';
 import { createRegistry, createWorkerMetrics } from '../../../telemetry/metrics';
+import { runAsActivity } from '../../helpers/activity-context';
 import { startFixtureUpstream } from '../../helpers/fixture-upstream';
 import type { FixtureUpstream } from '../../helpers/fixture-upstream';
 
@@ -74,14 +73,11 @@ describe('executeChunk, resuming', () => {
     };
     const attempt = async (attemptNo: number, heartbeatDetails: unknown) => {
       const heartbeats: unknown[] = [];
-      const context = {
-        info: { attempt: attemptNo, heartbeatDetails },
-        heartbeat: (details: unknown) => heartbeats.push(details),
-        cancellationSignal: new AbortController().signal,
-        cancellationDetails: undefined,
-      };
-      // The parts of an activity Context the chunk uses.
-      const output = await asyncLocalStorage.run(context as unknown as Context, () => executeChunk(input));
+      const output = await runAsActivity(() => executeChunk(input), {
+        attempt: attemptNo,
+        heartbeatDetails,
+        onHeartbeat: (details) => heartbeats.push(details),
+      });
       return { output, heartbeats };
     };
     return { store, batchId, attempt };
