@@ -12,14 +12,34 @@ export interface PostOptions {
   headers: Record<string, string>;
   body: string;
   stopper: Stopper;
-  /** Longest wait for the response headers, and for each piece of its body. */
+  /** Deadline of the whole request, from sending to the last byte of the answer. */
   timeoutMs: number;
+  /** Largest answer body accepted; a longer one is cut off with {@link ResponseTooLargeError}. */
+  maxResponseBytes: number;
+}
+
+/** The request ran longer than its deadline (a server that never answers, or drips its body). */
+export class RequestTimeoutError extends Error {
+  readonly name = 'TimeoutError';
+  constructor(timeoutMs: number) {
+    super(`No complete answer within ${timeoutMs} ms`);
+  }
+}
+
+/** The answer's body grew past the limit; it is not read further. */
+export class ResponseTooLargeError extends Error {
+  readonly name = 'ResponseTooLargeError';
+  constructor(readonly limit: number) {
+    super(`The answer is larger than ${limit} bytes`);
+  }
 }
 
 /**
  * One POST through undici's dispatcher API, collecting the body as text. `undici.request()` would wrap the
  * response in a Readable stream and an AsyncResource per request; on the hot path of a batch those cost
  * more than the HTTP itself, so this hands the chunks straight to a buffer list.
+ *
+ * undici's own timeouts restart on every byte, so one timer bounds the whole request.
  */
 export function post(dispatcher: Dispatcher, url: URL, options: PostOptions): Promise<PostResponse> {
   return new Promise((resolve, reject) => {
@@ -27,12 +47,29 @@ export function post(dispatcher: Dispatcher, url: URL, options: PostOptions): Pr
     let controller: Dispatcher.DispatchController | null = null;
     let statusCode = 0;
     let headers: IncomingHttpHeaders = {};
+    let bytes = 0;
     const chunks: Buffer[] = [];
     if (stopper.stopped) {
       reject(stopError(stopper));
       return;
     }
-    const done = stopper.onStop(() => controller?.abort(stopError(stopper)));
+    let settled = false;
+    const abort = (err: Error) => {
+      if (controller !== null) controller.abort(err);
+      else fail(err);
+    };
+    const done = stopper.onStop(() => abort(stopError(stopper)));
+    const timer = setTimeout(() => abort(new RequestTimeoutError(options.timeoutMs)), options.timeoutMs);
+    const finish = () => {
+      settled = true;
+      clearTimeout(timer);
+      done();
+    };
+    const fail = (err: Error) => {
+      if (settled) return;
+      finish();
+      reject(err);
+    };
     dispatcher.dispatch(
       {
         origin: url.origin,
@@ -47,21 +84,27 @@ export function post(dispatcher: Dispatcher, url: URL, options: PostOptions): Pr
         onRequestStart(c) {
           controller = c;
           if (stopper.stopped) c.abort(stopError(stopper));
+          else if (settled) c.abort(new RequestTimeoutError(options.timeoutMs));
         },
         onResponseStart(_c, status, responseHeaders) {
           statusCode = status;
           headers = responseHeaders;
         },
-        onResponseData(_c, chunk) {
+        onResponseData(c, chunk) {
+          bytes += chunk.length;
+          if (bytes > options.maxResponseBytes) {
+            c.abort(new ResponseTooLargeError(options.maxResponseBytes));
+            return;
+          }
           chunks.push(chunk);
         },
         onResponseEnd() {
-          done();
+          if (settled) return;
+          finish();
           resolve({ statusCode, headers, bodyText: Buffer.concat(chunks).toString('utf8') });
         },
         onResponseError(_c, err) {
-          done();
-          reject(err);
+          fail(err);
         },
       },
     );

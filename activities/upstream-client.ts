@@ -4,7 +4,7 @@ import type { UpstreamTarget } from '../config';
 import { Aimd } from './aimd';
 import { FairLimiter } from './fair-limiter';
 import type { Release } from './fair-limiter';
-import { post } from './http-post';
+import { post, ResponseTooLargeError } from './http-post';
 import type { Stopper } from './stopper';
 import { sleepUnlessStopped } from './stopper';
 
@@ -12,7 +12,10 @@ import { sleepUnlessStopped } from './stopper';
 export interface UpstreamClientConfig {
   default: UpstreamTarget | null;
   routes: Readonly<Record<string, UpstreamTarget>>;
+  /** Deadline of one attempt, from sending to the last byte of the answer. */
   timeoutMs: number;
+  /** Largest answer body accepted from an upstream. */
+  maxResponseBytes: number;
   maxAttempts: number;
 }
 
@@ -218,13 +221,14 @@ export class UpstreamClient {
       let answered = false;
       const sentAt = Date.now();
       try {
-        // The timeout bounds the wait for the answer and each pause in its body; a non-streaming completion
-        // sends its headers only when generation is done.
+        // The timeout bounds the whole attempt: a non-streaming completion sends its headers only when
+        // generation is done, and a body that drips must not hold the slot past it.
         const res = await post(route.agent, url, {
           headers,
           body: req.body,
           stopper,
           timeoutMs: this.config.timeoutMs,
+          maxResponseBytes: this.config.maxResponseBytes,
         });
         const { bodyText } = res;
         this.observer(route.target.baseUrl, res.statusCode, (Date.now() - sentAt) / 1000);
@@ -239,6 +243,8 @@ export class UpstreamClient {
         if (stopper.stopped) return { kind: 'aborted' };
         this.observer(route.target.baseUrl, 'error', (Date.now() - sentAt) / 1000);
         last = classifyError(err);
+        // The same request would get the same answer again.
+        if (err instanceof ResponseTooLargeError) return last;
       } finally {
         // The slot goes back to the caller for its next request; between attempts it is free to others.
         if (answered && slot !== undefined) slot.fill(route, release);
@@ -301,6 +307,13 @@ function makeRoute(target: UpstreamTarget): Route {
 }
 
 function classifyError(err: unknown): UpstreamResult {
+  if (err instanceof ResponseTooLargeError) {
+    return {
+      kind: 'failure',
+      code: 'response_too_large',
+      message: `The model's answer was larger than ${err.limit} bytes (UPSTREAM_MAX_RESPONSE_BYTES).`,
+    };
+  }
   const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code;
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {

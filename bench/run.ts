@@ -511,6 +511,7 @@ async function executor(): Promise<void> {
       default: { baseUrl: stack.upstreamUrl, apiKey: null, maxConcurrency: CONCURRENCY },
       routes: {},
       timeoutMs: 60_000,
+      maxResponseBytes: 128 * 1024 * 1024,
       maxAttempts: 3,
     });
     const executeChunk = createExecuteChunk({

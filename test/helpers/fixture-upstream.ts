@@ -20,6 +20,10 @@ export interface FixtureDirective {
   reset?: boolean;
   /** `Retry-After` seconds to send with a 429/503. */
   retry_after?: number;
+  /** Send the answer's headers at once, then its body one byte every this many ms (a dripping server). */
+  drip_ms?: number;
+  /** Pad the answer's body to at least this many bytes (an extra `padding` field). */
+  body_bytes?: number;
 }
 
 export interface FixtureUpstreamOptions {
@@ -118,8 +122,19 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
     if (typeof body.model !== 'string') {
       return json(res, 400, errorBody('you must provide a model parameter', 'invalid_request_error'));
     }
-    const answer = kind === 'chat' ? chatAnswer(body, requestCount) : completionAnswer(body, requestCount);
+    const answer: Record<string, unknown> =
+      kind === 'chat' ? chatAnswer(body, requestCount) : completionAnswer(body, requestCount);
     res.setHeader('x-request-id', `req_fixture_${requestCount}`);
+    if (directiveActive && directive.body_bytes !== undefined) answer.padding = 'x'.repeat(directive.body_bytes);
+    if (directiveActive && directive.drip_ms !== undefined) {
+      const payload = Buffer.from(JSON.stringify(answer));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < payload.length && !res.destroyed; i++) {
+        res.write(payload.subarray(i, i + 1));
+        await sleep(directive.drip_ms);
+      }
+      return res.end();
+    }
     if (!slow) return json(res, 200, answer);
     // A slow body: headers at once, the JSON dribbled out in pieces.
     const payload = JSON.stringify(answer);

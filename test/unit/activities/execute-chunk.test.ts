@@ -30,6 +30,7 @@ describe('executeChunk, resuming', () => {
       default: { baseUrl: upstream.baseUrl, apiKey: null, maxConcurrency: 4 },
       routes: {},
       timeoutMs: 5000,
+      maxResponseBytes: 1024 * 1024,
       maxAttempts: 2,
     });
   });

@@ -21,6 +21,7 @@ describe('UpstreamClient', () => {
       default: { baseUrl: upstream.baseUrl, apiKey: 'sk-up', maxConcurrency },
       routes: {},
       timeoutMs: 5000,
+      maxResponseBytes: 1024 * 1024,
       maxAttempts: 4,
       ...overrides,
     });
@@ -88,6 +89,28 @@ describe('UpstreamClient', () => {
   it('reports a request that times out on every attempt', async () => {
     const res = await send(client({ timeoutMs: 200, maxAttempts: 2 }), chatBody('x', { fixture: { delay_ms: 1000 } }));
     expect(res).toMatchObject({ kind: 'failure', code: 'request_timeout' });
+  });
+
+  it('bounds the whole request: a body dripping a byte at a time is cut off and retried, not a success', async () => {
+    // Each byte arrives well within the timeout, so only a deadline on the whole request can end it.
+    const body = chatBody('drip', { fixture: { drip_ms: 20, times: 1 } });
+    const res = await send(client({ timeoutMs: 300, maxAttempts: 2 }), body);
+    expect(res).toMatchObject({ kind: 'response', status: 200 });
+    expect(upstream.seen.get(body)).toBe(2);
+    const always = chatBody('drip', { fixture: { drip_ms: 20 } });
+    expect(await send(client({ timeoutMs: 300, maxAttempts: 2 }), always)).toMatchObject({
+      kind: 'failure',
+      code: 'request_timeout',
+    });
+  });
+
+  it('refuses an answer larger than maxResponseBytes at once, without retrying it', async () => {
+    const body = chatBody('big', { fixture: { body_bytes: 64 * 1024 } });
+    const res = await send(client({ maxResponseBytes: 16 * 1024 }), body);
+    expect(res).toMatchObject({ kind: 'failure', code: 'response_too_large' });
+    expect(upstream.seen.get(body)).toBe(1);
+    // Within the limit, the same answer is taken.
+    expect(await send(client({ maxResponseBytes: 128 * 1024 }), body)).toMatchObject({ kind: 'response', status: 200 });
   });
 
   it('reports an upstream that refuses connections as unreachable', async () => {
