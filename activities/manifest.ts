@@ -39,6 +39,8 @@ export interface SegmentRecord {
 }
 
 export interface ChunkSizing {
+  /** Fewest lines in a chunk, unless chunkMaxLines is lower (absent in old histories: 1). */
+  chunkMinLines?: number;
   chunkMaxLines: number;
   chunkMaxBytes: number;
   chunkWindow: number;
@@ -46,7 +48,9 @@ export interface ChunkSizing {
 
 /**
  * Cuts request lines (given by their start offsets) into chunks: twice as many as the window runs at once,
- * each within the line and byte limits (a single line larger than the byte limit is a chunk of its own).
+ * each within the line and byte limits (a single line larger than the byte limit is a chunk of its own),
+ * and none smaller than `chunkMinLines` unless `chunkMaxLines` says so: a small batch is one or two
+ * activities, not one per handful of lines.
  *
  * Few, large chunks are cheap: each chunk activity costs the Temporal server and the worker some tens of
  * milliseconds of CPU (scheduling, dispatch, workflow task, completion), which on a busy machine comes out
@@ -59,7 +63,8 @@ export interface ChunkSizing {
  */
 export function planChunks(starts: ArrayLike<number>, totalBytes: number, sizing: ChunkSizing): ChunkPlan[] {
   const total = starts.length;
-  const linesPerChunk = Math.max(1, Math.min(sizing.chunkMaxLines, Math.ceil(total / (sizing.chunkWindow * 2))));
+  const spread = Math.max(sizing.chunkMinLines ?? 1, Math.ceil(total / (sizing.chunkWindow * 2)));
+  const linesPerChunk = Math.max(1, Math.min(sizing.chunkMaxLines, spread));
   const chunks: ChunkPlan[] = [];
   let first = 0;
   while (first < total) {

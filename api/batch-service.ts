@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import { newBatchId } from '../storage';
-import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError } from './errors';
+import { BadRequestError, ConflictError, NotFoundError } from './errors';
 import type { BatchCreateParams } from './schemas/batch';
 import type { BatchGateway } from './temporal-gateway';
 
@@ -25,6 +25,7 @@ export type BatchService = ReturnType<typeof createBatchService>;
  */
 export function createBatchService({ catalog, gateway, batchConfig, webhookConfig, logger }: BatchServiceDeps) {
   const options: BatchExecutionOptions = {
+    chunkMinLines: batchConfig.chunkMinLines,
     chunkMaxLines: batchConfig.chunkMaxLines,
     chunkMaxBytes: batchConfig.chunkMaxBytes,
     chunkWindow: batchConfig.chunkWindow,
@@ -42,8 +43,8 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
     try {
       live = await gateway.query(batchId);
     } catch (err) {
-      // No worker answering, or Temporal down: the stored record is older but still the right batch.
-      if (err instanceof ServiceUnavailableError && stored !== null) return stored;
+      // No worker answering, or Temporal down: the error (503) stands. The stored record of a running batch
+      // is the copy written at creation, and answering from it would move its status backwards.
       if (err instanceof NotFoundError) {
         if (stored !== null) return stored;
         throw notFound(batchId);

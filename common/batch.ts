@@ -98,6 +98,8 @@ export interface BatchRecord {
 
 /** Tunables of one batch run, fixed at creation so that they are recorded in the workflow's history. */
 export interface BatchExecutionOptions {
+  /** Fewest lines in one chunk activity, unless chunkMaxLines is lower (absent in old histories: 1). */
+  chunkMinLines?: number;
   /** Most lines in one chunk activity. */
   chunkMaxLines: number;
   /** Most bytes of input in one chunk activity. */

@@ -28,7 +28,11 @@ describe('a chat completions batch', () => {
   let stack: TestStack;
   beforeAll(async () => {
     // Slow enough, and narrow enough, that progress can be watched.
-    stack = await startTestStack({ upstream: { latencyMs: 20 }, env: { UPSTREAM_MAX_CONCURRENCY: '4' } });
+    // Chunks of 8 lines, so that counts move while the batch runs.
+    stack = await startTestStack({
+      upstream: { latencyMs: 20 },
+      env: { UPSTREAM_MAX_CONCURRENCY: '4', BATCH_CHUNK_MAX_LINES: '8' },
+    });
   });
   afterAll(() => stack.stop());
 

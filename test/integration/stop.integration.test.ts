@@ -110,7 +110,11 @@ describe('a batch that runs out of time', () => {
 describe('a cancelled batch', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ upstream: { latencyMs: 300 }, env: { UPSTREAM_MAX_CONCURRENCY: '2' } });
+    // Chunks of 2 lines, so that counts move (waitForCompleted) long before the batch ends.
+    stack = await startTestStack({
+      upstream: { latencyMs: 300 },
+      env: { UPSTREAM_MAX_CONCURRENCY: '2', BATCH_CHUNK_MAX_LINES: '2' },
+    });
   });
   afterAll(() => stack.stop());
 

@@ -5,7 +5,6 @@
  * workers on one task queue share the chunks of a batch.
  */
 import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { downloadLines, requestLine, startTestStack, waitForBatch, createBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 import { startFixtureUpstream } from '../helpers/fixture-upstream';
@@ -88,33 +87,67 @@ describe('MODEL_ROUTES', () => {
   });
 });
 
+/** How many activities of each type the batch's workflow started, and on which worker each ran. */
+async function activitiesOf(stack: TestStack, batchId: string) {
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  try {
+    const history = await new Client({ connection }).workflow.getHandle(batchId).fetchHistory();
+    const events = history.events ?? [];
+    const typeOf = new Map<string, string>();
+    const started: { type: string; identity: string }[] = [];
+    for (const event of events) {
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      if (scheduled) typeOf.set(String(event.eventId), scheduled.activityType?.name ?? '?');
+      const start = event.activityTaskStartedEventAttributes;
+      if (start) {
+        started.push({ type: typeOf.get(String(start.scheduledEventId)) ?? '?', identity: start.identity ?? '?' });
+      }
+    }
+    return started;
+  } finally {
+    await connection.close();
+  }
+}
+
+describe('chunk sizes', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ upstream: { latencyMs: 1 } });
+  });
+  afterAll(() => stack.stop());
+
+  it('runs a 20-request batch as one chunk activity', async () => {
+    const lines = Array.from({ length: 20 }, (_, i) => requestLine(`small-${i}`, '/v1/chat/completions'));
+    const { batch } = await runBatch(stack, lines);
+    expect(batch.request_counts).toEqual({ total: 20, completed: 20, failed: 0 });
+    const types = (await activitiesOf(stack, batch.id)).map((a) => a.type);
+    expect(types.filter((t) => t === 'executeChunk')).toHaveLength(1);
+    expect(types).toEqual(['validateInputFile', 'executeChunk', 'finalizeBatch']);
+  });
+});
+
 describe('two workers on one task queue', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startTestStack({ upstream: { latencyMs: 10 }, env: { UPSTREAM_MAX_CONCURRENCY: '8' } });
+    stack = await startTestStack({
+      upstream: { latencyMs: 10 },
+      env: { UPSTREAM_MAX_CONCURRENCY: '8', BATCH_CHUNK_MAX_LINES: '50' },
+    });
     await stack.addWorker();
   });
   afterAll(() => stack.stop());
 
-  it('share the chunks of a batch', async () => {
+  it('share the chunks of a batch: both take part', async () => {
     const lines = Array.from({ length: 1000 }, (_, i) => requestLine(`s-${i}`, '/v1/chat/completions'));
     const { batch } = await runBatch(stack, lines);
     expect(batch.request_counts).toEqual({ total: 1000, completed: 1000, failed: 0 });
 
-    const connection = await Connection.connect({ address: stack.temporalAddress });
-    try {
-      const history = await new Client({ connection }).workflow.getHandle(batch.id).fetchHistory();
-      const byWorker = new Map<string, number>();
-      for (const event of history.events ?? []) {
-        if (event.eventType !== temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) continue;
-        const identity = event.activityTaskStartedEventAttributes?.identity ?? '?';
-        byWorker.set(identity, (byWorker.get(identity) ?? 0) + 1);
-      }
-      console.log('activities started per worker:', Object.fromEntries(byWorker));
-      expect(byWorker.size).toBe(2);
-      expect(Math.min(...byWorker.values())).toBeGreaterThan(5);
-    } finally {
-      await connection.close();
-    }
+    const chunks = (await activitiesOf(stack, batch.id)).filter((a) => a.type === 'executeChunk');
+    const byWorker = new Map<string, number>();
+    for (const { identity } of chunks) byWorker.set(identity, (byWorker.get(identity) ?? 0) + 1);
+    console.log('chunks started per worker:', Object.fromEntries(byWorker));
+    // Every chunk ran once, and neither worker was left idle; how they split is the OS's business.
+    expect(chunks.length).toBeGreaterThanOrEqual(20);
+    expect(byWorker.size).toBe(2);
   });
 });

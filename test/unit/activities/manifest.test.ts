@@ -49,6 +49,24 @@ describe('planChunks', () => {
     checkTiling(chunks, 6, 2030);
   });
 
+  it('keeps a small batch in one chunk, a 20-request batch included, with the default minimum', () => {
+    const defaults = { chunkMinLines: 1000, chunkMaxLines: 10_000, chunkMaxBytes: 32 * 1024 * 1024, chunkWindow: 8 };
+    expect(planChunks(starts(20, 5), 100, defaults)).toHaveLength(1);
+    expect(planChunks(starts(1000, 5), 5000, defaults)).toHaveLength(1);
+    // Above the minimum a batch is still cut for several workers: 5,000 lines in chunks of 1,000.
+    const medium = planChunks(starts(5000, 5), 25_000, defaults);
+    expect(medium.map((c) => c.count)).toEqual(Array(5).fill(1000));
+    checkTiling(medium, 5000, 25_000);
+    // A big batch: twice the window, as before.
+    expect(planChunks(starts(50_000, 5), 250_000, defaults)).toHaveLength(16);
+  });
+
+  it('lets an explicit chunkMaxLines below the minimum win', () => {
+    const chunks = planChunks(starts(20, 5), 100, { ...sizing, chunkMinLines: 1000, chunkMaxLines: 3 });
+    expect(chunks.map((c) => c.count)).toEqual([3, 3, 3, 3, 3, 3, 2]);
+    checkTiling(chunks, 20, 100);
+  });
+
   it('plans nothing for no lines', () => {
     expect(planChunks([], 0, sizing)).toEqual([]);
   });
