@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config';
-import { Catalog, createFileStore } from '../storage';
+import { Catalog, createFileStore, keepStoreTidy } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import { createApiMetrics } from '../telemetry/metrics';
 import type { Registry } from '../telemetry/metrics';
@@ -36,6 +36,7 @@ export async function startApiServer(
   }
   const store = createFileStore(config.storage);
   await store.check();
+  const stopTidying = keepStoreTidy(store, logger);
   const metrics = {
     registry,
     api: createApiMetrics(registry, gateway.searchAttributes ? () => gateway.countByStatus() : undefined),
@@ -59,6 +60,7 @@ export async function startApiServer(
           server.close(() => resolve());
           server.closeIdleConnections();
         });
+        stopTidying();
         await gateway.close();
       })();
       return stopping;

@@ -41,6 +41,11 @@ export interface FileStore {
   concat(sources: string[], dest: string): Promise<number>;
   /** Resolves when the store can be read and written; throws otherwise. */
   check(): Promise<void>;
+  /**
+   * Deletes what interrupted writes left behind (a process killed during an upload) and no live write
+   * owns; resolves to what it deleted.
+   */
+  removeAbandoned(): Promise<string[]>;
 }
 
 /** Thrown when an object that must exist does not. */

@@ -15,6 +15,7 @@ export interface GcsOptions {
   projectId?: string;
 }
 
+const GCS_ENDPOINT = 'https://storage.googleapis.com';
 /** GCS composes at most this many sources per request. */
 const COMPOSE_MAX_SOURCES = 32;
 /** Small payloads go up in one request; streams use a resumable upload, which survives a dropped connection. */
@@ -31,10 +32,18 @@ export class GcsFileStore implements FileStore {
   private readonly prefix: string;
 
   constructor(options: GcsOptions) {
+    const emulator = options.apiEndpoint ? emulatorEndpoint(options.apiEndpoint) : null;
+    const apiEndpoint = emulator ?? GCS_ENDPOINT;
     const storage = new Storage({
-      ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
+      apiEndpoint,
+      // Real GCS signs requests even where the library takes the endpoint for a custom one (below).
+      useAuthWithCustomEndpoint: emulator === null,
       ...(options.projectId ? { projectId: options.projectId } : {}),
     });
+    // The library also reads STORAGE_EMULATOR_HOST from the environment itself: set, it becomes the JSON
+    // API's base without `/storage/v1` (every request 404s on fake-gcs-server); set empty (compose's way of
+    // saying "real GCS"), the endpoint becomes `https://`. The configuration decides, so the base is set here.
+    storage.baseUrl = `${apiEndpoint}/storage/v1`;
     this.bucket = storage.bucket(options.bucket);
     this.prefix = options.prefix === '' || options.prefix.endsWith('/') ? options.prefix : `${options.prefix}/`;
   }
@@ -167,6 +176,11 @@ export class GcsFileStore implements FileStore {
     if (!exists) throw new Error(`The bucket '${this.bucket.name}' does not exist`);
   }
 
+  /** Nothing to do: an interrupted upload never becomes an object, and GCS drops its session itself. */
+  removeAbandoned(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
   private file(key: string): File {
     if (key.length === 0 || key.split('/').some((p) => p === '' || p === '.' || p === '..')) {
       throw new Error(`Invalid storage key '${key}'`);
@@ -178,6 +192,11 @@ export class GcsFileStore implements FileStore {
 function status(err: unknown): number | undefined {
   const e = err as { code?: number | string; response?: { status?: number } };
   return typeof e.code === 'number' ? e.code : e.response?.status;
+}
+
+/** An emulator's origin, as `apiEndpoint` takes it: also accepted with the `/storage/v1` path. */
+function emulatorEndpoint(url: string): string {
+  return url.replace(/\/+$/, '').replace(/\/storage\/v1$/, '');
 }
 
 function noop(): void {}

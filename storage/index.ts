@@ -23,3 +23,30 @@ export function createFileStore(config: StorageConfig): FileStore {
       return new GcsFileStore({ bucket: config.bucket, prefix: config.prefix, apiEndpoint: config.emulatorHost });
   }
 }
+
+/** How often a process looks for what crashed writes left behind, besides at start. */
+const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
+
+/** The part of a logger housekeeping uses. */
+interface TidyLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/**
+ * Removes abandoned temporary files (the partial writes of killed processes) now and then every few
+ * minutes, logging what went; returns the function that stops it. A failure is logged and tried again.
+ */
+export function keepStoreTidy(store: FileStore, log: TidyLog, intervalMs = HOUSEKEEPING_INTERVAL_MS): () => void {
+  const sweep = () =>
+    void store.removeAbandoned().then(
+      (removed) => {
+        if (removed.length > 0) log.info({ removed }, 'removed the temporary files of interrupted writes');
+      },
+      (err: unknown) => log.warn({ err: String(err) }, 'could not remove abandoned temporary files'),
+    );
+  sweep();
+  const timer = setInterval(sweep, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +10,11 @@ import type { ByteRange, FileStore, WriteOptions } from './file-store';
 import { ObjectNotFoundError } from './file-store';
 
 const TMP_DIR = '.tmp';
+/**
+ * A temporary file untouched this long belongs to a write nobody finishes: a live upload writes as bytes
+ * arrive, and Node ends a request that takes longer than its `requestTimeout` (5 minutes).
+ */
+const TMP_ABANDONED_MS = 15 * 60 * 1000;
 /** `concat` reads this many sources ahead, when each is at most this large (so at most 16 MiB waits). */
 const CONCAT_PREFETCH = 4;
 const CONCAT_PREFETCH_MAX_BYTES = 4 * 1024 * 1024;
@@ -24,7 +30,49 @@ export class LocalFileStore implements FileStore {
 
   constructor(private readonly root: string) {
     this.root = path.resolve(root);
-    this.tmpDir = path.join(this.root, TMP_DIR);
+    // Each process writes under a directory named after it, so that another process sharing the directory
+    // can tell the leftovers of a crashed one (`removeAbandoned`).
+    this.tmpDir = path.join(this.root, TMP_DIR, `${hostname()}~${process.pid}~${randomBytes(4).toString('hex')}`);
+  }
+
+  /**
+   * Deletes the temporary files of writes that will never finish: the folder of a process on this machine
+   * that is gone (a `kill -9` during an upload), and any file untouched for {@link TMP_ABANDONED_MS} (a
+   * process on another machine sharing the directory). Resolves to what it deleted, relative to `.tmp`.
+   */
+  async removeAbandoned(now = Date.now()): Promise<string[]> {
+    const tmpRoot = path.dirname(this.tmpDir);
+    const removed: string[] = [];
+    const removeOld = async (dir: string, names: string[]) => {
+      for (const name of names) {
+        const full = path.join(dir, name);
+        const stat = await fs.stat(full).catch(() => null);
+        if (stat?.isFile() && stat.mtimeMs < now - TMP_ABANDONED_MS) {
+          await fs.rm(full, { force: true });
+          removed.push(path.relative(tmpRoot, full));
+        }
+      }
+    };
+    const entries = await readdirIfAny(tmpRoot);
+    await removeOld(
+      tmpRoot,
+      entries.filter((e) => e.isFile()).map((e) => e.name),
+    );
+    for (const entry of entries.filter((e) => e.isDirectory())) {
+      const full = path.join(tmpRoot, entry.name);
+      if (full === this.tmpDir) continue;
+      const [host, pid] = entry.name.split('~');
+      if (host === hostname() && !processAlive(Number(pid))) {
+        await fs.rm(full, { recursive: true, force: true });
+        removed.push(entry.name);
+      } else {
+        await removeOld(
+          full,
+          (await readdirIfAny(full)).map((e) => e.name),
+        );
+      }
+    }
+    return removed;
   }
 
   async write(key: string, source: Readable | Buffer | string, options: WriteOptions = {}): Promise<number | false> {
@@ -215,6 +263,26 @@ export class LocalFileStore implements FileStore {
       if (entry.isDirectory()) await this.walk(key, out);
       else if (entry.isFile()) out.push(key);
     }
+  }
+}
+
+/** Whether a process with this id runs on this machine (a signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readdirIfAny(dir: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
   }
 }
 

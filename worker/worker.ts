@@ -7,7 +7,7 @@ import type { LogLevel } from '@temporalio/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, UpstreamClient } from '../activities';
 import type { Config } from '../config';
-import { Catalog, createFileStore } from '../storage';
+import { Catalog, createFileStore, keepStoreTidy } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import { createWorkerMetrics } from '../telemetry/metrics';
 import type { Registry, WorkerMetrics } from '../telemetry/metrics';
@@ -41,6 +41,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
   const connection = await NativeConnection.connect({ address: options.temporalAddress });
   const store = createFileStore(config.storage);
   await store.check();
+  const stopTidying = keepStoreTidy(store, options.logger);
   const upstream = new UpstreamClient(config.upstream);
   const metrics = createWorkerMetrics(options.registry, () => upstream.limits());
   upstream.observe(upstreamObserver(metrics));
@@ -70,6 +71,7 @@ export async function startWorker(config: Config, options: StartWorkerOptions): 
     defaultHeartbeatThrottleInterval: '2s',
   });
   const done = worker.run().finally(async () => {
+    stopTidying();
     metricsServer?.close();
     await upstream.close();
     await connection.close();

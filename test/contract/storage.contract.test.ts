@@ -3,7 +3,7 @@
  * Whole-or-nothing writes, ranges, ordered listing with cursors, composition, deletion.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -48,6 +48,34 @@ const adapters: [string, () => Promise<{ store: FileStore; cleanup: () => Promis
 ];
 
 describe('LocalFileStore', () => {
+  it('removes what writes of dead processes left, and old files of others, never a live write', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'store-'));
+    const store = new LocalFileStore(dir);
+    await store.write('a', 'x');
+    const tmp = path.join(dir, '.tmp');
+    const [own] = await readdir(tmp);
+    // A process of this machine that is gone (no pid is this large), one that lives (this one), another host.
+    const dead = `${os.hostname()}~4194304999~dead`;
+    const alive = `${os.hostname()}~${process.pid}~other`;
+    const foreign = 'another-host~123~abcd';
+    for (const folder of [dead, alive, foreign]) {
+      await mkdir(path.join(tmp, folder));
+      await writeFile(path.join(tmp, folder, 'fresh'), 'partial');
+    }
+    await writeFile(path.join(tmp, foreign, 'old'), 'partial');
+    const hourAgo = new Date(Date.now() - 60 * 60 * 1000);
+    await utimes(path.join(tmp, foreign, 'old'), hourAgo, hourAgo);
+    await writeFile(path.join(tmp, 'old-layout-file'), 'partial');
+    await utimes(path.join(tmp, 'old-layout-file'), hourAgo, hourAgo);
+
+    expect((await store.removeAbandoned()).sort()).toEqual([dead, `${foreign}/old`, 'old-layout-file'].sort());
+    expect((await readdir(tmp)).sort()).toEqual([alive, foreign, own].sort());
+    expect(await readdir(path.join(tmp, foreign))).toEqual(['fresh']);
+    expect(await store.removeAbandoned()).toEqual([]);
+    expect((await store.read('a'))?.toString()).toBe('x');
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('leaves no temporary file behind a failed write', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'store-'));
     const store = new LocalFileStore(dir);
@@ -57,7 +85,10 @@ describe('LocalFileStore', () => {
       },
     });
     await expect(store.write('broken', failing)).rejects.toThrow('boom');
-    expect(await readdir(path.join(dir, '.tmp'))).toEqual([]);
+    // The process's own temporary folder is all that is left, and it is empty.
+    const folders = await readdir(path.join(dir, '.tmp'));
+    expect(folders).toHaveLength(1);
+    expect(await readdir(path.join(dir, '.tmp', folders[0]))).toEqual([]);
     await expect(store.read('.tmp/x')).rejects.toThrow(/Invalid storage key/);
     await rm(dir, { recursive: true, force: true });
   });
