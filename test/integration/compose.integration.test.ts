@@ -176,6 +176,33 @@ describe('docker-compose.yml', () => {
     expect(() => serviceEnv(services.worker, { API_KEYS: 'k' })).toThrow(/UPSTREAM_BASE_URL is required/);
   });
 
+  it('sets every variable it gives one of api and worker on each process that reads it, from the config parser', () => {
+    const { services } = compose;
+    const readBy = new Map(describeVariables().map((v) => [v.name, v.readBy]));
+    const envs = { api: serviceEnv(services.api, shell), worker: serviceEnv(services.worker, shell) };
+    const setAnywhere = new Set([...Object.keys(envs.api), ...Object.keys(envs.worker)]);
+    for (const name of setAnywhere) {
+      for (const role of ['api', 'worker'] as const) {
+        const reads = readBy.get(name)?.includes(role) ?? false;
+        // A variable the process reads is set on it; one it does not read is not (it would do nothing).
+        expect([name, role, name in envs[role]]).toEqual([name, role, reads]);
+      }
+    }
+    // And both processes get the same value where both read a variable.
+    for (const name of setAnywhere) {
+      if (name in envs.api && name in envs.worker) expect([name, envs.api[name]]).toEqual([name, envs.worker[name]]);
+    }
+  });
+
+  it('dials both Temporal databases on one port, the one its schema tool uses', () => {
+    const { services } = compose;
+    const env = serviceEnv(services.temporal, shell);
+    expect(env.VISIBILITY_DB_PORT).toBe(env.DB_PORT);
+    expect(env.POSTGRES_PORT).toBe(env.DB_PORT);
+    expect(serviceEnv(services['temporal-schema'], shell).DB_PORT).toBe(env.DB_PORT);
+    expect(script(services['temporal-schema'])).not.toMatch(/-p 5432/);
+  });
+
   it('runs its Temporal setup with the temporal CLI: namespace and every Batch* search attribute', async () => {
     const { address } = testTemporal();
     const namespace = `compose-${Date.now().toString(36)}`;
