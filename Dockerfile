@@ -8,10 +8,11 @@ COPY api ./api
 COPY activities ./activities
 COPY common ./common
 COPY config ./config
-COPY egress ./egress
 COPY standalone ./standalone
 COPY storage ./storage
 COPY telemetry ./telemetry
+COPY upstream ./upstream
+COPY webhooks ./webhooks
 COPY worker ./worker
 COPY workflows ./workflows
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund

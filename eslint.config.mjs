@@ -9,20 +9,50 @@ const builtins = builtinModules.flatMap((m) => [m, `${m}/*`, `node:${m}`, `node:
 const zones = [
   {
     target: './workflows',
-    from: ['./storage', './config', './api', './worker', './standalone', './telemetry', './egress'],
+    from: ['./storage', './config', './api', './worker', './standalone', './telemetry', './upstream', './webhooks'],
   },
   { target: './activities', from: ['./api', './worker', './standalone', './workflows'] },
-  { target: './storage', from: ['./api', './workflows', './activities', './worker', './standalone', './telemetry'] },
   {
-    target: './egress',
-    from: ['./api', './workflows', './activities', './worker', './standalone', './storage', './telemetry', './config'],
+    target: './storage',
+    from: [
+      './api',
+      './workflows',
+      './activities',
+      './worker',
+      './standalone',
+      './telemetry',
+      './upstream',
+      './webhooks',
+    ],
   },
-  { target: './telemetry', from: ['./api', './workflows', './activities', './worker', './standalone', './storage'] },
-  { target: './api', from: ['./activities', './worker', './standalone'] },
+  // The outbound ports: what they need from Temporal, storage and the activities is injected by worker/.
+  {
+    target: './upstream',
+    from: ['./api', './workflows', './activities', './worker', './standalone', './storage', './webhooks'],
+  },
+  {
+    target: './webhooks',
+    from: ['./api', './workflows', './activities', './worker', './standalone', './storage', './upstream'],
+  },
+  {
+    target: './telemetry',
+    from: ['./api', './workflows', './activities', './worker', './standalone', './storage', './upstream', './webhooks'],
+  },
+  { target: './api', from: ['./activities', './worker', './standalone', './upstream'] },
   { target: './worker', from: ['./api', './standalone'] },
   {
     target: './config',
-    from: ['./api', './workflows', './activities', './worker', './storage', './common', './standalone'],
+    from: [
+      './api',
+      './workflows',
+      './activities',
+      './worker',
+      './storage',
+      './common',
+      './standalone',
+      './upstream',
+      './webhooks',
+    ],
   },
   {
     target: './common',
@@ -34,8 +64,9 @@ const zones = [
       './storage',
       './config',
       './standalone',
-      './egress',
       './telemetry',
+      './upstream',
+      './webhooks',
     ],
   },
 ];
@@ -77,7 +108,18 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'Type imports only.' },
-            { group: ['../storage*', '../config*', '../api*', '../worker*', '../standalone*', '../telemetry*'] },
+            {
+              group: [
+                '../storage*',
+                '../config*',
+                '../api*',
+                '../worker*',
+                '../standalone*',
+                '../telemetry*',
+                '../upstream*',
+                '../webhooks*',
+              ],
+            },
             { group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker'] },
             { group: ['@google-cloud/storage', 'zod', 'undici', 'express', 'pino', 'prom-client'] },
           ],

@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { request } from 'undici';
 import type { Batch, BatchRecord, BatchStatus } from '../common/batch';
 import { FailureType } from '../common/failure-types';
-import { ForbiddenTargetError, webhookDispatcher, webhookTargetProblem } from '../egress/webhook-target';
+import { ForbiddenTargetError, webhookDispatcher, webhookTargetProblem } from '../webhooks/target';
 import type { Logger } from '../telemetry/logger';
 
 /** The webhook part of the configuration. */

@@ -6,11 +6,11 @@ import type { FileStore } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import type { WorkerMetrics } from '../telemetry/metrics';
 import { batchRequestIds, keys, ObjectNotFoundError, readJson, writeJson } from '../storage';
-import { isBlank, readLineBatches } from './line-reader';
-import type { RawLine } from './line-reader';
+import { isBlank, readLineBatches } from './jsonl/line-reader';
+import type { RawLine } from './jsonl/line-reader';
 import type { ManifestCache, SegmentRecord } from './manifest';
-import { scanRequestLine } from './json-scan';
-import { Stopper } from './stopper';
+import { scanRequestLine } from './jsonl/json-scan';
+import { Stopper } from '../upstream/stopper';
 import {
   errorLine,
   readUpstreamBody,
@@ -18,9 +18,9 @@ import {
   USAGE_FIELDS,
   usageFromNumbers,
   usageNumbers,
-} from './result-lines';
-import type { UpstreamClient } from './upstream-client';
-import { Slot } from './upstream-client';
+} from './jsonl/result-lines';
+import type { UpstreamClient } from '../upstream/client';
+import { Slot } from '../upstream/client';
 
 export interface ExecuteChunkInput {
   batchId: string;

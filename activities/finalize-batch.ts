@@ -8,9 +8,9 @@ import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import type { WorkerMetrics } from '../telemetry/metrics';
 import { batchRequestIds, batchResultFileId, keys, ObjectNotFoundError, readJson } from '../storage';
-import { isBlank, readLines } from './line-reader';
+import { isBlank, readLines } from './jsonl/line-reader';
 import type { ChunkPlan, Manifest, SegmentRecord } from './manifest';
-import { errorLine } from './result-lines';
+import { errorLine } from './jsonl/result-lines';
 
 /** How a batch ended: the terminal status finalize writes. */
 export type BatchOutcome = Extract<BatchStatus, 'completed' | 'expired' | 'cancelled' | 'failed'>;

@@ -11,7 +11,7 @@ import type { WebhookConfig } from './deliver-webhook';
 import { createExecuteChunk } from './execute-chunk';
 import { createFinalizeBatch } from './finalize-batch';
 import { ManifestCache } from './manifest';
-import type { UpstreamClient } from './upstream-client';
+import type { UpstreamClient } from '../upstream/client';
 import { createValidateInputFile } from './validate-input-file';
 
 export interface ActivityDeps {
@@ -35,8 +35,8 @@ export function createActivities({ catalog, upstream, webhook, logger, metrics }
 
 export type Activities = ReturnType<typeof createActivities>;
 
-export { UpstreamClient } from './upstream-client';
-export type { UpstreamClientConfig } from './upstream-client';
+export { UpstreamClient } from '../upstream/client';
+export type { UpstreamClientConfig } from '../upstream/client';
 export type { ExecuteChunkInput, ExecuteChunkOutput } from './execute-chunk';
 export type { FinalizeBatchInput, BatchOutcome } from './finalize-batch';
 export type { BatchWebhookEvent, DeliverWebhookInput, WebhookConfig } from './deliver-webhook';

@@ -3,11 +3,11 @@ import type { BatchError, BatchExecutionOptions, BatchRecord } from '../common/b
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import { keys, ObjectNotFoundError, writeJson } from '../storage';
-import { isBlank, readLineBatches } from './line-reader';
-import type { RawLine } from './line-reader';
+import { isBlank, readLineBatches } from './jsonl/line-reader';
+import type { RawLine } from './jsonl/line-reader';
 import type { Manifest } from './manifest';
 import { planChunks } from './manifest';
-import { checkRequestLine } from './request-line';
+import { checkRequestLine } from './jsonl/request-line';
 
 /** OpenAI reports at most this many problems of an input file. */
 export const MAX_REPORTED_ERRORS = 100;

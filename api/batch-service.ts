@@ -1,6 +1,6 @@
 import type { Batch, BatchExecutionOptions, BatchRecord } from '../common/batch';
 import { emptyUsage, isTerminalStatus } from '../common/batch';
-import { webhookTargetProblem } from '../egress/webhook-target';
+import { webhookTargetProblem } from '../webhooks/target';
 import type { Config } from '../config';
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';

@@ -35,7 +35,7 @@ import OpenAI from 'openai';
 import { Agent, request } from 'undici';
 import type * as ExecuteChunkModule from '../activities/execute-chunk';
 import type * as ManifestModule from '../activities/manifest';
-import type * as UpstreamModule from '../activities/upstream-client';
+import type * as UpstreamModule from '../upstream/client';
 import type * as StorageModule from '../storage';
 import type * as LocalStoreModule from '../storage/local-file-store';
 import type * as LoggerModule from '../telemetry/logger';

@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import OpenAI, { toFile } from 'openai';
-import { MAX_NESTING_DEPTH } from '../../activities/request-line';
+import { MAX_NESTING_DEPTH } from '../../activities/jsonl/request-line';
 import { streamOversizedUpload } from '../helpers/oversized-upload';
 import { createBatch, requestLine, startTestStack, waitForBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { createExecuteChunk } from '../../../activities/execute-chunk';
 import type { ExecuteChunkInput } from '../../../activities/execute-chunk';
 import { ManifestCache } from '../../../activities/manifest';
-import { UpstreamClient } from '../../../activities/upstream-client';
+import { UpstreamClient } from '../../../upstream/client';
 import { keys, newBatchId, newFileId, writeJson } from '../../../storage';
 import { LocalFileStore } from '../../../storage/local-file-store';
 import { createLogger } from '../../../telemetry/logger';

@@ -1,4 +1,4 @@
-import type { BatchUsage } from '../common/batch';
+import type { BatchUsage } from '../../common/batch';
 
 /**
  * The lines of the output and error files, exactly as OpenAI writes them:

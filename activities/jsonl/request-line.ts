@@ -1,4 +1,4 @@
-import type { BatchEndpoint, BatchError } from '../common/batch';
+import type { BatchEndpoint, BatchError } from '../../common/batch';
 
 /** A request line that passed validation. */
 export interface RequestLine {

@@ -5,7 +5,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import fc from 'fast-check';
-import { forbiddenAddressReason, parseIPv4, parseIPv6 } from '../../../common/address-ranges';
+import { forbiddenAddressReason, parseIPv4, parseIPv6 } from '../../../webhooks/address-ranges';
 
 describe('forbiddenAddressReason', () => {
   it.each([

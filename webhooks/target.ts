@@ -2,8 +2,8 @@ import { lookup } from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { promises as dns } from 'node:dns';
 import { Agent } from 'undici';
-import { forbiddenAddressReason, isIpLiteral } from '../common/address-ranges';
-import { webhookUrlProblem } from '../common/webhook';
+import { forbiddenAddressReason, isIpLiteral } from './address-ranges';
+import { webhookUrlProblem } from './url';
 
 /**
  * Where a webhook may be sent. The API checks a `webhook_url` at batch creation and the webhook activity

@@ -3,9 +3,9 @@
  * connections with Retry-After honoured, other 4xx final, the deadline, the concurrency cap and model routes.
  */
 import { createServer } from 'node:net';
-import { parseRetryAfter, Slot, UpstreamClient } from '../../../activities/upstream-client';
-import type { UpstreamClientConfig } from '../../../activities/upstream-client';
-import { Stopper } from '../../../activities/stopper';
+import { parseRetryAfter, Slot, UpstreamClient } from '../../../upstream/client';
+import type { UpstreamClientConfig } from '../../../upstream/client';
+import { Stopper } from '../../../upstream/stopper';
 import { startFixtureUpstream } from '../../helpers/fixture-upstream';
 import type { FixtureUpstream } from '../../helpers/fixture-upstream';
 

@@ -1,6 +1,6 @@
 /** Pins how JSONL is split: byte offsets that find a line again, CRLF, a missing final newline, any chunking. */
 import { Readable } from 'node:stream';
-import { isBlank, readLineBatches, readLines } from '../../../activities/line-reader';
+import { isBlank, readLineBatches, readLines } from '../../../../activities/jsonl/line-reader';
 
 async function collect(parts: string[], base = 0) {
   const out = [];

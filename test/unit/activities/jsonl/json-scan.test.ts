@@ -1,6 +1,6 @@
 /** Pins the raw reader of request lines against JSON.parse, on lines of any shape fast-check can think of. */
 import fc from 'fast-check';
-import { scanRequestLine } from '../../../activities/json-scan';
+import { scanRequestLine } from '../../../../activities/jsonl/json-scan';
 
 const jsonValue = fc.jsonValue({ maxDepth: 4 });
 

@@ -6,8 +6,8 @@
  */
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { readLines } from '../../../activities/line-reader';
-import { checkRequestLine, MAX_NESTING_DEPTH, nestsDeeperThan } from '../../../activities/request-line';
+import { readLines } from '../../../../activities/jsonl/line-reader';
+import { checkRequestLine, MAX_NESTING_DEPTH, nestsDeeperThan } from '../../../../activities/jsonl/request-line';
 
 const CODES = new Set([
   'invalid_json_line',

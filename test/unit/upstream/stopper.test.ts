@@ -1,5 +1,5 @@
 /** Pins the stop signal of a chunk: who is called on stop, leaving, reused slots, and the sleep it offers. */
-import { sleepUnlessStopped, Stopper } from '../../../activities/stopper';
+import { sleepUnlessStopped, Stopper } from '../../../upstream/stopper';
 
 describe('Stopper', () => {
   it('calls every callback still registered, once, and none that left', () => {

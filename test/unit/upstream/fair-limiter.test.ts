@@ -1,6 +1,6 @@
 /** Pins the worker-wide concurrency cap: never exceeded, shared round-robin between batches, abortable. */
-import { FairLimiter } from '../../../activities/fair-limiter';
-import { Stopper } from '../../../activities/stopper';
+import { FairLimiter } from '../../../upstream/fair-limiter';
+import { Stopper } from '../../../upstream/stopper';
 
 describe('FairLimiter', () => {
   it('never grants more than its limit', async () => {

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-import { ForbiddenTargetError, webhookDispatcher, webhookTargetProblem } from '../../../egress/webhook-target';
+import { ForbiddenTargetError, webhookDispatcher, webhookTargetProblem } from '../../../webhooks/target';
 
 describe('webhookTargetProblem', () => {
   it.each([

@@ -1,5 +1,5 @@
 /** Pins the per-line validation rules and OpenAI's error codes and messages for each. */
-import { checkRequestLine } from '../../../activities/request-line';
+import { checkRequestLine } from '../../../../activities/jsonl/request-line';
 
 const good = {
   custom_id: 'r1',

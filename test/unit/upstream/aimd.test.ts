@@ -1,5 +1,5 @@
 /** Pins the upstream back-off: halve once per overloaded round, grow by one per round, stay in [1, max]. */
-import { Aimd } from '../../../activities/aimd';
+import { Aimd } from '../../../upstream/aimd';
 
 describe('Aimd', () => {
   it('halves once for overloads of requests sent before the last decrease, never below 1', () => {

@@ -1,6 +1,6 @@
 /** Pins the output and error line format of OpenAI's batch files, and how usage is read from responses. */
 import fc from 'fast-check';
-import { errorLine, readUpstreamBody, responseLine, usageOf } from '../../../activities/result-lines';
+import { errorLine, readUpstreamBody, responseLine, usageOf } from '../../../../activities/jsonl/result-lines';
 
 describe('result lines', () => {
   it('writes a response line with the body as an object, on one line', () => {
