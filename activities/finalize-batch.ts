@@ -1,19 +1,20 @@
 import { Readable } from 'node:stream';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Batch, BatchRecord, BatchStatus } from '../common/batch';
+import { Context } from '@temporalio/activity';
+import type { Batch, BatchRecord } from '../common/batch';
 import { addUsage, emptyUsage, isTerminalStatus } from '../common/batch';
+import type { BatchOutcome } from '../common/batch-lifecycle';
+import { enterStatus } from '../common/batch-lifecycle';
 import type { FileRecord } from '../common/file';
-import { FailureType } from '../common/failure-types';
+import { newFileObject } from '../common/file';
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import type { WorkerMetrics } from '../telemetry/metrics';
-import { batchRequestIds, batchResultFileId, keys, ObjectNotFoundError, readJson } from '../storage';
+import { batchRequestIds, batchResultFileId, keys } from '../storage';
 import { isBlank, readLines } from './jsonl/line-reader';
-import type { ChunkPlan, Manifest, SegmentRecord } from './manifest';
+import type { Manifest } from './batch-parts';
+import { corruptState, openInputRange, readManifest, removeParts, storedChunk } from './batch-parts';
+import type { ChunkPlan } from './chunk-plan';
 import { errorLine } from './jsonl/result-lines';
-
-/** How a batch ended: the terminal status finalize writes. */
-export type BatchOutcome = Extract<BatchStatus, 'completed' | 'expired' | 'cancelled' | 'failed'>;
 
 export interface FinalizeBatchInput {
   /** The batch as the workflow sees it now. */
@@ -77,10 +78,7 @@ export function createFinalizeBatch({
       const now = Math.floor(Date.now() / 1000);
       const batch: Batch = structuredClone(record.batch);
       if (input.manifestKey !== null) {
-        const manifest = await readJson<Manifest>(store, input.manifestKey);
-        if (manifest === null) {
-          throw ApplicationFailure.nonRetryable(`Manifest of ${batchId} is missing`, FailureType.CorruptBatchState);
-        }
+        const manifest = await readManifest(store, input.manifestKey);
         const results: ChunkResult[] = [];
         for (let i = 0; i < manifest.chunks.length; i += PARALLEL_CHUNKS) {
           const slice = manifest.chunks.slice(i, i + PARALLEL_CHUNKS);
@@ -96,10 +94,7 @@ export function createFinalizeBatch({
           metrics.requests.inc({ outcome: 'not_run' }, r.notRun);
         }
         if (completed + failed !== manifest.total) {
-          throw ApplicationFailure.nonRetryable(
-            `${batchId}: ${completed} + ${failed} result lines for ${manifest.total} requests`,
-            FailureType.CorruptBatchState,
-          );
+          throw corruptState(`${batchId}: ${completed} + ${failed} result lines for ${manifest.total} requests`);
         }
         batch.request_counts = { total: manifest.total, completed, failed };
         batch.usage = usage;
@@ -121,18 +116,10 @@ export function createFinalizeBatch({
           lifetime,
         );
       }
-      batch.status = outcome;
-      const stamp = {
-        completed: 'completed_at',
-        expired: 'expired_at',
-        cancelled: 'cancelled_at',
-        failed: 'failed_at',
-      } as const;
-      batch[stamp[outcome]] ??= now;
+      enterStatus(batch, outcome, now);
       const final: BatchRecord = { ...record, batch };
       await catalog.putBatch(final);
-      await store.deletePrefix(keys.batchParts(batchId));
-      await store.delete(keys.batchManifest(batchId));
+      await removeParts(store, batchId);
       metrics.batches.inc({ status: outcome });
       logger.info(
         {
@@ -151,7 +138,7 @@ export function createFinalizeBatch({
   };
 }
 
-/** Checks that a chunk's segments tile its lines, and writes error lines for the lines that never ran. */
+/** Sums a chunk's stored segments, and writes error lines for its lines that never ran. */
 async function collectChunk(
   catalog: Catalog,
   record: BatchRecord,
@@ -159,45 +146,25 @@ async function collectChunk(
   chunk: ChunkPlan,
   outcome: BatchOutcome,
 ): Promise<ChunkResult> {
-  const { store } = catalog;
   const batchId = record.batch.id;
-  const prefix = keys.chunkParts(batchId, chunk.index);
-  const segmentKeys = (await store.list(prefix)).filter((k) => k.endsWith('.seg.json'));
-  const segments = (await Promise.all(segmentKeys.map((k) => readJson<SegmentRecord>(store, k)))).filter(
-    (s): s is SegmentRecord => s !== null,
-  );
-  segments.sort((a, b) => a.start - b.start);
-
+  const stored = await storedChunk(catalog.store, batchId, chunk);
   const result: ChunkResult = {
     completed: 0,
     failed: 0,
     notRun: 0,
     usage: emptyUsage(),
-    outputKeys: [],
-    errorKeys: [],
+    outputKeys: stored.outputKeys,
+    errorKeys: stored.errorKeys,
   };
-  const notRun = new Set<number>();
-  let pos = chunk.firstLine;
-  for (const s of segments) {
-    if (s.start !== pos) {
-      throw ApplicationFailure.nonRetryable(
-        `${batchId} chunk ${chunk.index}: segment starts at line ${s.start}, expected ${pos}`,
-        FailureType.CorruptBatchState,
-      );
-    }
-    for (const line of s.skipped) notRun.add(line);
+  for (const s of stored.segments) {
     result.completed += s.completed;
     result.failed += s.failed;
     addUsage(result.usage, s.usage);
-    if (s.hasOutput) result.outputKeys.push(keys.segment(batchId, chunk.index, s.start, 'out.jsonl'));
-    if (s.hasErrors) result.errorKeys.push(keys.segment(batchId, chunk.index, s.start, 'err.jsonl'));
-    pos = s.end;
   }
-  const end = chunk.firstLine + chunk.count;
-  for (let line = pos; line < end; line++) notRun.add(line);
+  const { notRun } = stored;
   if (notRun.size > 0) {
     const key = keys.unrunLines(batchId, chunk.index);
-    await store.write(
+    await catalog.store.write(
       key,
       Readable.from(unrunLines(catalog, manifest.inputFileId, batchId, chunk, notRun, NOT_RUN[outcome])),
     );
@@ -217,18 +184,7 @@ async function* unrunLines(
   notRun: Set<number>,
   reason: { code: string; message: string },
 ): AsyncGenerator<string> {
-  let stream;
-  try {
-    stream = await catalog.store.createReadStream(keys.fileContent(inputFileId), {
-      start: chunk.start,
-      end: chunk.end,
-    });
-  } catch (err) {
-    if (err instanceof ObjectNotFoundError) {
-      throw ApplicationFailure.nonRetryable(`The input file ${inputFileId} is gone`, FailureType.InputFileMissing);
-    }
-    throw err;
-  }
+  const stream = await openInputRange(catalog.store, inputFileId, chunk.start, chunk.end);
   const requestId = batchRequestIds(batchId);
   let line = chunk.firstLine;
   for await (const raw of readLines(stream, chunk.start)) {
@@ -255,17 +211,14 @@ async function writeResultFile(
   const bytes = await catalog.store.concat(parts, keys.fileContent(fileId));
   const file: FileRecord = {
     owner: record.owner,
-    file: {
+    file: newFileObject({
       id: fileId,
-      object: 'file',
       bytes,
-      created_at: now,
-      expires_at: now + lifetimeSeconds,
       filename: `${record.batch.id}_${kind}.jsonl`,
       purpose: 'batch_output',
-      status: 'processed',
-      status_details: null,
-    },
+      createdAt: now,
+      lifetimeSeconds,
+    }),
   };
   await catalog.putFile(file);
   return fileId;

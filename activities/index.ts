@@ -10,7 +10,7 @@ import { createDeliverWebhook } from './deliver-webhook';
 import type { WebhookConfig } from './deliver-webhook';
 import { createExecuteChunk } from './execute-chunk';
 import { createFinalizeBatch } from './finalize-batch';
-import { ManifestCache } from './manifest';
+import { ManifestCache } from './batch-parts';
 import type { UpstreamClient } from '../upstream/client';
 import { createValidateInputFile } from './validate-input-file';
 
@@ -38,7 +38,7 @@ export type Activities = ReturnType<typeof createActivities>;
 export { UpstreamClient } from '../upstream/client';
 export type { UpstreamClientConfig } from '../upstream/client';
 export type { ExecuteChunkInput, ExecuteChunkOutput } from './execute-chunk';
-export type { FinalizeBatchInput, BatchOutcome } from './finalize-batch';
+export type { FinalizeBatchInput } from './finalize-batch';
 export type { BatchWebhookEvent, DeliverWebhookInput, WebhookConfig } from './deliver-webhook';
 export { batchEvent, signatureHeaders } from './deliver-webhook';
 export type { ValidateInputFileInput, ValidateInputFileOutput } from './validate-input-file';

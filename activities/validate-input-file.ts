@@ -2,11 +2,12 @@ import { Context } from '@temporalio/activity';
 import type { BatchError, BatchExecutionOptions, BatchRecord } from '../common/batch';
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
-import { keys, ObjectNotFoundError, writeJson } from '../storage';
+import { keys, ObjectNotFoundError } from '../storage';
 import { isBlank, readLineBatches } from './jsonl/line-reader';
 import type { RawLine } from './jsonl/line-reader';
-import type { Manifest } from './manifest';
-import { planChunks } from './manifest';
+import type { Manifest } from './batch-parts';
+import { writeManifest } from './batch-parts';
+import { planChunks } from './chunk-plan';
 import { checkRequestLine } from './jsonl/request-line';
 
 /** OpenAI reports at most this many problems of an input file. */
@@ -133,8 +134,7 @@ export function createValidateInputFile({ catalog, logger }: { catalog: Catalog;
 
     const chunks = planChunks(starts, totalBytes, options);
     const manifest: Manifest = { version: 1, inputFileId: batch.input_file_id, total: starts.length, chunks };
-    const manifestKey = keys.batchManifest(batch.id);
-    await writeJson(catalog.store, manifestKey, manifest);
+    const manifestKey = await writeManifest(catalog.store, batch.id, manifest);
     log.info({ total: starts.length, chunks: chunks.length, bytes: totalBytes }, 'input file validated');
     return { ok: true, total: starts.length, chunkCount: chunks.length, manifestKey, model };
   };

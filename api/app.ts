@@ -51,8 +51,8 @@ export function createApp({ catalog, gateway, config, logger, metrics }: AppDeps
           path: req.path,
           status: res.statusCode,
           duration_ms: Math.round(seconds * 1000),
-          owner: res.locals.owner as string | undefined,
-          batch_id: res.locals.batchId as string | undefined,
+          owner: res.locals.owner,
+          batch_id: res.locals.batchId,
         },
         'request',
       );

@@ -1,5 +1,6 @@
 import type { Batch, BatchExecutionOptions, BatchRecord } from '../common/batch';
-import { emptyUsage, isTerminalStatus } from '../common/batch';
+import { isTerminalStatus } from '../common/batch';
+import { cancelRefusal, newBatch } from '../common/batch-lifecycle';
 import { webhookTargetProblem } from '../webhooks/target';
 import type { Config } from '../config';
 import type { Catalog } from '../storage';
@@ -67,31 +68,15 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
           throw new BadRequestError(`Invalid 'webhook_url': ${problem}.`, 'webhook_url', 'invalid_url');
         }
       }
-      const now = Math.floor(Date.now() / 1000);
-      const batch: Batch = {
+      const batch = newBatch({
         id: newBatchId(),
-        object: 'batch',
         endpoint: params.endpoint,
-        model: null,
-        errors: null,
-        input_file_id: params.input_file_id,
-        completion_window: params.completion_window,
-        status: 'validating',
-        output_file_id: null,
-        error_file_id: null,
-        created_at: now,
-        in_progress_at: null,
-        expires_at: now + batchConfig.completionWindowSeconds,
-        finalizing_at: null,
-        completed_at: null,
-        failed_at: null,
-        expired_at: null,
-        cancelling_at: null,
-        cancelled_at: null,
-        request_counts: { total: 0, completed: 0, failed: 0 },
-        usage: emptyUsage(),
+        inputFileId: params.input_file_id,
+        completionWindow: params.completion_window,
+        createdAt: Math.floor(Date.now() / 1000),
+        windowSeconds: batchConfig.completionWindowSeconds,
         metadata: params.metadata ?? null,
-      };
+      });
       const record: BatchRecord = {
         owner,
         batch,
@@ -130,10 +115,9 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
     async cancel(batchId: string, owner: string): Promise<BatchRecord> {
       const current = await load(batchId, owner);
       const { status } = current.batch;
+      const refusal = cancelRefusal(status);
+      if (refusal !== null) throw new ConflictError(refusal);
       if (status === 'cancelled' || status === 'cancelling') return current;
-      if (isTerminalStatus(status) || status === 'finalizing') {
-        throw new ConflictError(`Cannot cancel a batch with status '${status}'.`);
-      }
       return gateway.cancel(batchId);
     },
   };

@@ -24,7 +24,7 @@ export function createErrorHandler({ logger }: ErrorHandlerDeps): ErrorRequestHa
     if (apiError instanceof InternalServerError) {
       logger.error(
         {
-          request_id: res.locals.requestId as string | undefined,
+          request_id: res.locals.requestId,
           method: req.method,
           path: req.path,
           err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err),

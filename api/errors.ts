@@ -13,8 +13,9 @@ export abstract class ApiError extends Error {
     message: string,
     readonly param: string | null = null,
     readonly code: string | null = null,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = new.target.name;
   }
 }

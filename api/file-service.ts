@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { Readable } from 'node:stream';
 import type { FileRecord } from '../common/file';
+import { newFileObject } from '../common/file';
 import type { Catalog } from '../storage';
 import { keys, newFileId, ObjectNotFoundError } from '../storage';
 import { BadRequestError, NotFoundError } from './errors';
@@ -42,22 +43,18 @@ export function createFileService({ catalog, maxFileBytes }: { catalog: Catalog;
         if (params.purpose === 'batch' && !filename.toLowerCase().endsWith('.jsonl')) {
           throw new BadRequestError('Invalid file format for Batch API. Must be .jsonl', 'file');
         }
-        const createdAt = Math.floor(Date.now() / 1000);
         const lifetime =
           params.expires_after?.seconds ?? (params.purpose === 'batch' ? BATCH_FILE_LIFETIME_SECONDS : null);
         const record: FileRecord = {
           owner,
-          file: {
+          file: newFileObject({
             id,
-            object: 'file',
             bytes: file.bytes,
-            created_at: createdAt,
-            expires_at: lifetime === null ? null : createdAt + lifetime,
             filename,
             purpose: params.purpose,
-            status: 'processed',
-            status_details: null,
-          },
+            createdAt: Math.floor(Date.now() / 1000),
+            lifetimeSeconds: lifetime,
+          }),
         };
         await catalog.putFile(record);
         return record;

@@ -43,7 +43,7 @@ export function batchCreateRateLimit(perHour: number): RequestHandler {
   if (perHour === 0) return (_req, _res, next) => next();
   const limiter = new SlidingWindowLimiter(perHour, 3_600_000);
   return (_req, res, next) => {
-    const taken = limiter.take(res.locals.owner as string);
+    const taken = limiter.take(res.locals.owner);
     if (!taken.ok) {
       const seconds = Math.max(1, Math.ceil(taken.retryAfterMs / 1000));
       const err = new RateLimitError(

@@ -171,7 +171,7 @@ function notFound(batchId: string): NotFoundError {
 }
 
 function unavailable(err: unknown): ServiceUnavailableError {
-  const e = new ServiceUnavailableError('The batch service is temporarily unavailable. Please retry.');
-  (e as { cause?: unknown }).cause = err;
-  return e;
+  return new ServiceUnavailableError('The batch service is temporarily unavailable. Please retry.', null, null, {
+    cause: err,
+  });
 }

@@ -34,7 +34,8 @@ import { temporal } from '@temporalio/proto';
 import OpenAI from 'openai';
 import { Agent, request } from 'undici';
 import type * as ExecuteChunkModule from '../activities/execute-chunk';
-import type * as ManifestModule from '../activities/manifest';
+import type * as BatchPartsModule from '../activities/batch-parts';
+import type * as ChunkPlanModule from '../activities/chunk-plan';
 import type * as UpstreamModule from '../upstream/client';
 import type * as StorageModule from '../storage';
 import type * as LocalStoreModule from '../storage/local-file-store';
@@ -483,7 +484,8 @@ async function executor(): Promise<void> {
   const dist = (p: string) => path.join(ROOT, 'dist', p);
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { createExecuteChunk } = require(dist('activities/execute-chunk')) as typeof ExecuteChunkModule;
-  const { ManifestCache, planChunks } = require(dist('activities/manifest')) as typeof ManifestModule;
+  const { ManifestCache } = require(dist('activities/batch-parts')) as typeof BatchPartsModule;
+  const { planChunks } = require(dist('activities/chunk-plan')) as typeof ChunkPlanModule;
   const { UpstreamClient } = require(dist('activities/upstream-client')) as typeof UpstreamModule;
   const storage = require(dist('storage')) as typeof StorageModule;
   const { LocalFileStore } = require(dist('storage/local-file-store')) as typeof LocalStoreModule;

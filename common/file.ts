@@ -28,3 +28,29 @@ export interface FileRecord {
   owner: string;
   file: FileObject;
 }
+
+export interface NewFileParams {
+  id: string;
+  bytes: number;
+  filename: string;
+  purpose: FilePurpose;
+  /** Unix seconds. */
+  createdAt: number;
+  /** Seconds the file lives, or null for a file that does not expire. */
+  lifetimeSeconds: number | null;
+}
+
+/** A File object as OpenAI writes it: `processed`, expiring `lifetimeSeconds` after its creation. */
+export function newFileObject(p: NewFileParams): FileObject {
+  return {
+    id: p.id,
+    object: 'file',
+    bytes: p.bytes,
+    created_at: p.createdAt,
+    expires_at: p.lifetimeSeconds === null ? null : p.createdAt + p.lifetimeSeconds,
+    filename: p.filename,
+    purpose: p.purpose,
+    status: 'processed',
+    status_details: null,
+  };
+}

@@ -48,12 +48,10 @@ export type UpstreamResult =
   | { kind: 'aborted' };
 
 /**
- * A slot of one upstream's concurrency, held across requests by one sending loop: taken before the loop
- * reads its next line ({@link UpstreamClient.tryReserve}, {@link UpstreamClient.reserve}), used by
- * {@link UpstreamClient.send}, and kept for the next line while nobody more deserving waits
- * ({@link UpstreamClient.mayKeep}). Releasing an empty slot is harmless.
+ * A slot of one upstream's concurrency, held across requests by one {@link Sender}. Releasing an empty slot
+ * is harmless.
  */
-export class Slot {
+class Slot {
   private route: Route | null = null;
   private releaseFn: Release | null = null;
 
@@ -112,6 +110,72 @@ interface Route {
 /** Told about every attempt's outcome: the upstream, the HTTP status (or 'error'), the seconds it took. */
 export type UpstreamObserver = (baseUrl: string, status: number | 'error', seconds: number) => void;
 
+/** Who sends through a {@link Sender}, fixed for its life. */
+export interface SenderOptions {
+  /** The batch id: slots are shared fairly between keys. */
+  fairnessKey: string;
+  /** Among requests of one key, lower goes first (the chunk index). */
+  priority: number;
+  /** No attempt starts, and no backoff waits, past this time (epoch ms). */
+  deadlineMs: number;
+  /** Stops waiting and requests in flight (cancel, deadline, shutdown). */
+  stopper: Stopper;
+}
+
+/**
+ * One sending loop's handle on the upstream. The loop asks for a slot before it reads its next line
+ * ({@link Sender.tryReady}, else {@link Sender.waitReady}), so a request waiting its turn is a place in a
+ * queue, not a line read, parsed and held in memory; then it sends. The slot stays with the sender for the
+ * next line while nobody more deserving waits: a slot kept costs nothing, one released and taken again
+ * costs a queue entry and a promise per request.
+ */
+export class Sender {
+  private readonly slot = new Slot();
+
+  constructor(
+    private readonly options: SenderOptions,
+    private readonly routeFor: (model: string | null) => Route | null,
+    private readonly sendOn: (req: UpstreamRequest, slot: Slot) => Promise<UpstreamResult>,
+  ) {}
+
+  /** Holds a slot for a request to `model`'s upstream now (kept, or free and nobody waiting); no promise. */
+  tryReady(model: string | null): boolean {
+    const { slot, options } = this;
+    const held = slot.routeHeld();
+    if (held !== null && !held.limiter.mayKeep(options.fairnessKey, options.priority)) slot.release();
+    if (slot.held) return true;
+    const route = this.routeFor(model);
+    const release = route?.limiter.tryAcquire() ?? null;
+    if (release === null) return false;
+    slot.fill(route as Route, release);
+    return true;
+  }
+
+  /** Waits for a slot of `model`'s upstream in the fair order of {@link FairLimiter}; false when stopped first. */
+  async waitReady(model: string | null): Promise<boolean> {
+    const route = this.routeFor(model);
+    if (route === null) return false;
+    const { fairnessKey, stopper, priority } = this.options;
+    try {
+      this.slot.fill(route, await route.limiter.acquire(fairnessKey, stopper, priority));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sends one request with its retries, its first attempt on the slot held. */
+  send(model: string, url: string, body: string): Promise<UpstreamResult> {
+    const { fairnessKey, priority, deadlineMs, stopper } = this.options;
+    return this.sendOn({ model, url, body, fairnessKey, priority, deadlineMs, stopper }, this.slot);
+  }
+
+  /** Gives the slot back; the sender may be used again, or dropped. */
+  close(): void {
+    this.slot.release();
+  }
+}
+
 export class UpstreamClient {
   private readonly defaultRoute: Route | null;
   private readonly routes = new Map<string, Route>();
@@ -123,60 +187,33 @@ export class UpstreamClient {
   }
 
   /**
-   * A slot of the upstream that serves `model` (the default upstream for null) into `slot`, at once if one
-   * is free and nobody waits for one: no promise on the hot path. False otherwise.
+   * A sending loop's handle: it sends requests of one batch (`fairnessKey`, and `priority` among that batch's
+   * chunks) and keeps its concurrency slot between them while nobody more deserving waits. Close it when the
+   * loop ends.
    */
-  tryReserve(slot: Slot, model: string | null): boolean {
-    const route = this.routeFor(model);
-    const release = route?.limiter.tryAcquire() ?? null;
-    if (release === null) return false;
-    slot.fill(route as Route, release);
-    return true;
+  sender(options: SenderOptions): Sender {
+    return new Sender(
+      options,
+      (model) => this.routeFor(model),
+      (req, slot) => this.sendOn(req, slot),
+    );
   }
 
-  /**
-   * Waits for a slot of the upstream that serves `model`, in the fair order of {@link FairLimiter}, and puts
-   * it into `slot`; false when stopped first. A chunk reserves before it reads its next line, so a request
-   * waiting its turn is a place in a queue, not a line read, parsed and held in memory.
-   */
-  async reserve(
-    slot: Slot,
-    model: string | null,
-    fairnessKey: string,
-    stopper: Stopper,
-    priority = 0,
-  ): Promise<boolean> {
-    const route = this.routeFor(model);
-    if (route === null) return false;
-    try {
-      slot.fill(route, await route.limiter.acquire(fairnessKey, stopper, priority));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /**
-   * Whether the holder of `slot` may keep it for its next request: while the upstream's limit allows and no
-   * other batch, and no earlier chunk of this one, waits for a slot (see {@link FairLimiter.mayKeep}). A
-   * slot kept costs nothing; one released and taken again costs a queue entry and a promise per request.
-   */
-  mayKeep(slot: Slot, fairnessKey: string, priority = 0): boolean {
-    const route = slot.routeHeld();
-    return route !== null && route.limiter.mayKeep(fairnessKey, priority);
+  /** Sends one request, with its retries (each attempt waits for a slot of its upstream). */
+  send(req: UpstreamRequest): Promise<UpstreamResult> {
+    return this.sendOn(req, undefined);
   }
 
   /**
    * Sends one request, with its retries. A slot held for the request's upstream is used for its first
    * attempt (one held for another upstream is released). When the request ends with an answer, the slot of
-   * its last attempt is left in `slot` for the caller's next request; otherwise `slot` is left empty.
-   * Without a `slot`, every slot taken is released.
+   * its last attempt is left in `slot` for the sender's next request; otherwise `slot` is left empty.
    */
-  async send(req: UpstreamRequest, slot?: Slot): Promise<UpstreamResult> {
+  private sendOn(req: UpstreamRequest, slot: Slot | undefined): Promise<UpstreamResult> {
     const route = this.routes.get(req.model) ?? this.defaultRoute;
     if (slot !== undefined && (route === null || slot.routeHeld() !== route)) slot.release();
     if (route === null) {
-      return {
+      return Promise.resolve({
         kind: 'response',
         status: 404,
         requestId: newRequestId(),
@@ -188,7 +225,7 @@ export class UpstreamClient {
             code: 'model_not_found',
           },
         }),
-      };
+      });
     }
     let url = route.urls.get(req.url);
     if (url === undefined) {

@@ -11,9 +11,11 @@ import {
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { Activities, BatchOutcome, ExecuteChunkOutput } from '../activities';
-import type { BatchRecord, BatchStatus, BatchWorkflowInput } from '../common/batch';
+import type { Activities, ExecuteChunkOutput, ValidateInputFileOutput } from '../activities';
+import type { Batch, BatchRecord, BatchWorkflowInput } from '../common/batch';
 import { addUsage, isTerminalStatus } from '../common/batch';
+import type { BatchOutcome, RunFacts } from '../common/batch-lifecycle';
+import { cancelRefusal, decideOutcome, enterStatus } from '../common/batch-lifecycle';
 import {
   BATCH_MODEL,
   BATCH_NOT_CANCELLABLE,
@@ -58,92 +60,103 @@ const { deliverWebhook } = proxyActivities<Activities>({
  */
 const EXPIRE_WHEN_CUT_SHORT = 'expire-when-a-chunk-was-cut-short';
 
-/** Statuses from which a cancel is refused (the batch has run every request or is already over). */
-const NOT_CANCELLABLE: readonly BatchStatus[] = ['finalizing', 'completed', 'failed', 'expired'];
-
 /**
  * One batch, from validation to its terminal state. The workflow id is the batch id.
  *
  * History holds only ids, keys and counts: the input file is validated and cut into chunks by an activity,
  * each chunk runs as one activity within a sliding window, and finalize builds the result files from what
- * the chunks stored. The deadline is a timer raced against the chunks.
+ * the chunks stored. The deadline is a timer raced against the chunks. Every decision about statuses and
+ * outcomes is made by `common/batch-lifecycle.ts`.
  */
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRecord> {
-  const state: BatchRecord = input.record;
-  const { executeChunk } = chunkActivities(input.options.chunkHeartbeatTimeoutSeconds ?? 30);
-  const { batch } = state;
-  const deadlineMs = (batch.expires_at ?? batch.created_at + 86_400) * 1000;
-  let cancelRequested = false;
-  let finishing = false;
-
-  /** Shows the status to operators: search attributes (Web UI, `temporal workflow list`) and a memo summary. */
-  const publish = () => {
-    if (input.options.searchAttributes !== true) return;
-    upsertSearchAttributes([
-      { key: BATCH_STATUS, value: batch.status },
-      ...(batch.model !== null ? [{ key: BATCH_MODEL, value: batch.model }] : []),
-    ]);
-    upsertMemo({
-      [BATCH_SUMMARY_MEMO]: {
-        status: batch.status,
-        request_counts: batch.request_counts,
-        output_file_id: batch.output_file_id,
-        error_file_id: batch.error_file_id,
-      },
-    });
-  };
-
-  const requestCancel = () => {
-    if (batch.status !== 'cancelling' && batch.status !== 'cancelled') {
-      cancelRequested = true;
-      batch.status = 'cancelling';
-      batch.cancelling_at = nowSeconds();
-      publish();
-    }
-  };
-
-  setHandler(getBatchQuery, () => state);
-  setHandler(
-    cancelBatchUpdate,
-    () => {
-      requestCancel();
-      return state;
-    },
-    {
-      validator: () => {
-        if (NOT_CANCELLABLE.includes(batch.status) || (finishing && !cancelRequested)) {
-          throw ApplicationFailure.create({
-            message: `Cannot cancel a batch with status '${batch.status}'.`,
-            type: BATCH_NOT_CANCELLABLE,
-            nonRetryable: true,
-          });
-        }
-      },
-    },
-  );
-
-  // `temporal workflow cancel` and the Web UI's Cancel button cancel the batch as the API does: the request
-  // on the root scope becomes a cancel request, and the work runs in a non-cancellable scope so that
-  // finalize still writes the result files and batch.json. A batch past the point of no return finishes.
-  CancellationScope.current().cancelRequested.catch(() => {
-    if (!finishing && !NOT_CANCELLABLE.includes(batch.status)) requestCancel();
+  const run = new BatchRun(input);
+  run.handleQueriesAndCancels();
+  // The work runs in a non-cancellable scope so that a cancel of the workflow (`temporal workflow cancel`,
+  // the Web UI) becomes a cancel of the batch, and finalize still writes the result files and batch.json.
+  return CancellationScope.nonCancellable(async () => {
+    const validation = await run.validate();
+    if (!validation.ok) return run.finish('failed', null);
+    const early = run.outcomeBeforeChunks();
+    if (early !== null) return run.finish(early, validation.manifestKey);
+    run.enter('in_progress');
+    const outcome = decideOutcome(await run.runChunks(validation));
+    if (outcome === 'completed') run.enter('finalizing');
+    return run.finish(outcome, validation.manifestKey);
   });
-  return CancellationScope.nonCancellable(run);
+}
 
-  async function run(): Promise<BatchRecord> {
-    const validation = await validateInputFile({ record: state, options: input.options });
+type ValidOutput = Extract<ValidateInputFileOutput, { ok: true }>;
+
+/** The state of one batch's run and the steps the workflow takes with it. */
+class BatchRun {
+  private readonly state: BatchRecord;
+  private readonly batch: Batch;
+  private readonly deadlineMs: number;
+  private cancelRequested = false;
+  /** Set once finalize is under way: from then on only a cancel already requested is accepted again. */
+  private finishing = false;
+
+  constructor(private readonly input: BatchWorkflowInput) {
+    this.state = input.record;
+    this.batch = input.record.batch;
+    this.deadlineMs = (this.batch.expires_at ?? this.batch.created_at + 86_400) * 1000;
+  }
+
+  handleQueriesAndCancels(): void {
+    setHandler(getBatchQuery, () => this.state);
+    setHandler(
+      cancelBatchUpdate,
+      () => {
+        this.requestCancel();
+        return this.state;
+      },
+      {
+        validator: () => {
+          const refusal = cancelRefusal(this.batch.status);
+          if (refusal !== null || (this.finishing && !this.cancelRequested)) {
+            throw ApplicationFailure.create({
+              message: refusal ?? `Cannot cancel a batch with status '${this.batch.status}'.`,
+              type: BATCH_NOT_CANCELLABLE,
+              nonRetryable: true,
+            });
+          }
+        },
+      },
+    );
+    // A cancel of the workflow itself becomes a cancel of the batch; a batch past the point of no return
+    // finishes.
+    CancellationScope.current().cancelRequested.catch(() => {
+      if (!this.finishing && cancelRefusal(this.batch.status) === null) this.requestCancel();
+    });
+  }
+
+  async validate(): Promise<ValidateInputFileOutput> {
+    const validation = await validateInputFile({ record: this.state, options: this.input.options });
     if (!validation.ok) {
-      batch.errors = { object: 'list', data: validation.errors };
-      return finish('failed', null);
+      this.batch.errors = { object: 'list', data: validation.errors };
+    } else {
+      this.batch.model = validation.model;
+      this.batch.request_counts.total = validation.total;
     }
-    batch.model = validation.model;
-    batch.request_counts.total = validation.total;
-    if (cancelRequested) return finish('cancelled', validation.manifestKey);
-    if (Date.now() >= deadlineMs) return finish('expired', validation.manifestKey);
-    batch.status = 'in_progress';
-    batch.in_progress_at = nowSeconds();
-    publish();
+    return validation;
+  }
 
+  /** A batch cancelled or past its deadline while it was validated ends without running a chunk. */
+  outcomeBeforeChunks(): BatchOutcome | null {
+    if (this.cancelRequested) return 'cancelled';
+    if (Date.now() >= this.deadlineMs) return 'expired';
+    return null;
+  }
+
+  enter(status: 'in_progress' | 'finalizing'): void {
+    enterStatus(this.batch, status, nowSeconds());
+    this.publish();
+  }
+
+  /** Runs the chunks in a sliding window, raced against the deadline and a cancel; says what happened. */
+  async runChunks(validation: ValidOutput): Promise<RunFacts> {
+    const { executeChunk } = chunkActivities(this.input.options.chunkHeartbeatTimeoutSeconds ?? 30);
+    const { batch } = this;
     let done = false;
     let cutShort = false;
     let failure: unknown = null;
@@ -152,14 +165,14 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
       .run(() =>
         runSlidingWindow(
           validation.chunkCount,
-          input.options.chunkWindow,
+          this.input.options.chunkWindow,
           (chunkIndex) =>
             executeChunk({
               batchId: batch.id,
               inputFileId: batch.input_file_id,
               manifestKey: validation.manifestKey,
               chunkIndex,
-              deadlineMs,
+              deadlineMs: this.deadlineMs,
             }),
           (result: ExecuteChunkOutput) => {
             if (!result.ranAll) cutShort = true;
@@ -175,49 +188,70 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRec
       .finally(() => {
         done = true;
       });
-    const settledInTime = await condition(() => done || cancelRequested, Math.max(1, deadlineMs - Date.now()));
+    const settledInTime = await condition(
+      () => done || this.cancelRequested,
+      Math.max(1, this.deadlineMs - Date.now()),
+    );
     if (!done) scope.cancel();
     await work;
-
-    let outcome: BatchOutcome;
     if (failure !== null) {
       batch.errors = {
         object: 'list',
         data: [{ code: 'batch_failed', message: describeFailure(failure), param: null, line: null }],
       };
-      outcome = 'failed';
-    } else if (cancelRequested) {
-      outcome = 'cancelled';
-    } else if (!settledInTime || (cutShort && patched(EXPIRE_WHEN_CUT_SHORT))) {
-      // A chunk stops by itself at the deadline: it may return before the timer above fires.
-      outcome = 'expired';
-    } else {
-      outcome = 'completed';
-      batch.status = 'finalizing';
-      batch.finalizing_at = nowSeconds();
-      publish();
     }
-    return finish(outcome, validation.manifestKey);
+    const failed = failure !== null;
+    // A chunk stops by itself at the deadline and may return before the timer above fires. The patch is
+    // asked exactly where it was before the lifecycle moved to common/, so recorded histories replay.
+    const counted = cutShort && !failed && !this.cancelRequested && settledInTime && patched(EXPIRE_WHEN_CUT_SHORT);
+    return { failed, cancelRequested: this.cancelRequested, settledInTime, cutShort: counted };
   }
 
-  /** Writes the result files and `batch.json`, whatever cancelled the scope above. */
-  async function finish(outcome: BatchOutcome, manifestKey: string | null): Promise<BatchRecord> {
-    finishing = true;
-    const final = await CancellationScope.nonCancellable(() => finalizeBatch({ record: state, manifestKey, outcome }));
-    // Mutate in place: the handlers above hold `batch`.
-    Object.assign(batch, final.batch);
-    if (!isTerminalStatus(batch.status)) {
-      throw ApplicationFailure.nonRetryable(`finalizeBatch left ${batch.id} in '${batch.status}'`);
+  /** Writes the result files and `batch.json` (whatever cancelled the scope above), then the webhook. */
+  async finish(outcome: BatchOutcome, manifestKey: string | null): Promise<BatchRecord> {
+    this.finishing = true;
+    const final = await CancellationScope.nonCancellable(() =>
+      finalizeBatch({ record: this.state, manifestKey, outcome }),
+    );
+    // Mutate in place: the handlers hold `batch`.
+    Object.assign(this.batch, final.batch);
+    if (!isTerminalStatus(this.batch.status)) {
+      throw ApplicationFailure.nonRetryable(`finalizeBatch left ${this.batch.id} in '${this.batch.status}'`);
     }
-    publish();
-    if (state.webhookUrl !== null) {
+    this.publish();
+    if (this.state.webhookUrl !== null) {
       try {
-        await CancellationScope.nonCancellable(() => deliverWebhook({ record: state }));
+        await CancellationScope.nonCancellable(() => deliverWebhook({ record: this.state }));
       } catch (err) {
-        log.warn('Webhook not delivered', { batchId: batch.id, error: String(err) });
+        log.warn('Webhook not delivered', { batchId: this.batch.id, error: String(err) });
       }
     }
-    return state;
+    return this.state;
+  }
+
+  private requestCancel(): void {
+    if (this.batch.status === 'cancelling' || this.batch.status === 'cancelled') return;
+    this.cancelRequested = true;
+    enterStatus(this.batch, 'cancelling', nowSeconds());
+    this.publish();
+  }
+
+  /** Shows the status to operators: search attributes (Web UI, `temporal workflow list`) and a memo summary. */
+  private publish(): void {
+    if (this.input.options.searchAttributes !== true) return;
+    const { batch } = this;
+    upsertSearchAttributes([
+      { key: BATCH_STATUS, value: batch.status },
+      ...(batch.model !== null ? [{ key: BATCH_MODEL, value: batch.model }] : []),
+    ]);
+    upsertMemo({
+      [BATCH_SUMMARY_MEMO]: {
+        status: batch.status,
+        request_counts: batch.request_counts,
+        output_file_id: batch.output_file_id,
+        error_file_id: batch.error_file_id,
+      },
+    });
   }
 }
 

@@ -20,13 +20,13 @@ export function batchesRouter(batches: BatchService, createLimit: RequestHandler
     .route('/v1/batches')
     .post(createLimit, json, async function createBatch(req, res) {
       const params = parseParams(BatchCreateParams, req.body);
-      const batch = await batches.create(res.locals.owner as string, params);
+      const batch = await batches.create(res.locals.owner, params);
       res.locals.batchId = batch.batch.id;
       res.json(toBatchObject(batch));
     })
     .get(async function listBatches(req, res) {
       const params = parseParams(BatchListParams, req.query);
-      const page = await batches.list(res.locals.owner as string, params);
+      const page = await batches.list(res.locals.owner, params);
       res.json(toCursorPage(page.data, page.hasMore));
     })
     .all(methodNotAllowed);
@@ -34,14 +34,14 @@ export function batchesRouter(batches: BatchService, createLimit: RequestHandler
   router
     .route('/v1/batches/:batch_id')
     .get(async function retrieveBatch(req, res) {
-      res.json(toBatchObject(await batches.load(req.params.batch_id, res.locals.owner as string)));
+      res.json(toBatchObject(await batches.load(req.params.batch_id, res.locals.owner)));
     })
     .all(methodNotAllowed);
 
   router
     .route('/v1/batches/:batch_id/cancel')
     .post(async function cancelBatch(req, res) {
-      res.json(toBatchObject(await batches.cancel(req.params.batch_id, res.locals.owner as string)));
+      res.json(toBatchObject(await batches.cancel(req.params.batch_id, res.locals.owner)));
     })
     .all(methodNotAllowed);
 

@@ -14,12 +14,12 @@ export function filesRouter(files: FileService): Router {
   router
     .route('/v1/files')
     .post(async function createFile(req, res) {
-      const record = await files.upload(req, res.locals.owner as string);
+      const record = await files.upload(req, res.locals.owner);
       res.json(toFileObject(record));
     })
     .get(async function listFiles(req, res) {
       const params = parseParams(FileListParams, req.query);
-      const page = await files.list(res.locals.owner as string, params);
+      const page = await files.list(res.locals.owner, params);
       res.json(toCursorPage(page.data.map(toFileObject), page.hasMore));
     })
     .all(methodNotAllowed);
@@ -27,10 +27,10 @@ export function filesRouter(files: FileService): Router {
   router
     .route('/v1/files/:file_id')
     .get(async function retrieveFile(req, res) {
-      res.json(toFileObject(await files.load(req.params.file_id, res.locals.owner as string)));
+      res.json(toFileObject(await files.load(req.params.file_id, res.locals.owner)));
     })
     .delete(async function deleteFile(req, res) {
-      await files.remove(req.params.file_id, res.locals.owner as string);
+      await files.remove(req.params.file_id, res.locals.owner);
       const body: FileDeleted = { id: req.params.file_id, object: 'file', deleted: true };
       res.json(body);
     })
@@ -40,7 +40,7 @@ export function filesRouter(files: FileService): Router {
     .route('/v1/files/:file_id/content')
     .get(async function retrieveFileContent(req, res) {
       // Raw bytes whatever `Accept` says: the SDKs send `application/binary`, older ones `application/json`.
-      const { record, stream } = await files.content(req.params.file_id, res.locals.owner as string);
+      const { record, stream } = await files.content(req.params.file_id, res.locals.owner);
       res.status(200);
       res.setHeader('content-type', 'application/octet-stream');
       res.setHeader('content-length', String(record.file.bytes));

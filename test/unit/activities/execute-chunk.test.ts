@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createExecuteChunk } from '../../../activities/execute-chunk';
 import type { ExecuteChunkInput } from '../../../activities/execute-chunk';
-import { ManifestCache } from '../../../activities/manifest';
+import { ManifestCache } from '../../../activities/batch-parts';
 import { UpstreamClient } from '../../../upstream/client';
 import { keys, newBatchId, newFileId, writeJson } from '../../../storage';
 import { LocalFileStore } from '../../../storage/local-file-store';

@@ -3,7 +3,7 @@
  * connections with Retry-After honoured, other 4xx final, the deadline, the concurrency cap and model routes.
  */
 import { createServer } from 'node:net';
-import { parseRetryAfter, Slot, UpstreamClient } from '../../../upstream/client';
+import { parseRetryAfter, UpstreamClient } from '../../../upstream/client';
 import type { UpstreamClientConfig } from '../../../upstream/client';
 import { Stopper } from '../../../upstream/stopper';
 import { startFixtureUpstream } from '../../helpers/fixture-upstream';
@@ -148,55 +148,60 @@ describe('UpstreamClient', () => {
     expect(upstream.maxInFlight).toBe(3);
   });
 
-  it('hands the slot of an answered request back for the next one, and frees it between retries', async () => {
+  it("keeps a sender's slot for its next request, and frees it between retries", async () => {
     const c = client({}, 1);
-    const slot = new Slot();
-    expect(c.tryReserve(slot, null)).toBe(true);
+    const sender = c.sender({ fairnessKey: 'b', priority: 0, deadlineMs: Date.now() + 60_000, stopper: new Stopper() });
+    const other = () =>
+      c.sender({ fairnessKey: 'c', priority: 0, deadlineMs: Date.now() + 60_000, stopper: new Stopper() });
+    expect(sender.tryReady(null)).toBe(true);
     expect(c.limits()[0].inFlight).toBe(1);
-    const req = (body: string) => ({
-      model: 'm',
-      url: '/v1/chat/completions',
-      body,
-      fairnessKey: 'b',
-      deadlineMs: Date.now() + 60_000,
-      stopper: new Stopper(),
+    // With the only slot held by the sender, its request uses it instead of waiting for another.
+    expect(await sender.send('m', '/v1/chat/completions', chatBody('a'))).toMatchObject({
+      kind: 'response',
+      status: 200,
     });
-    // With the only slot held by the caller, the request uses it instead of waiting for another.
-    expect(await c.send(req(chatBody('a')), slot)).toMatchObject({ kind: 'response', status: 200 });
-    expect(slot.held).toBe(true);
-    expect(c.mayKeep(slot, 'b')).toBe(true);
-    expect(c.tryReserve(new Slot(), null)).toBe(false); // the cap of one holds
+    expect(c.limits()[0].inFlight).toBe(1);
+    expect(sender.tryReady(null)).toBe(true); // kept: nobody waits
+    expect(other().tryReady(null)).toBe(false); // the cap of one holds
 
     // While the request waits to retry a 429, its slot serves others.
-    let othersServed = false;
-    const retried = c.send(req(chatBody('r', { fixture: { status: 429, times: 1, retry_after: 0.2 } })), slot);
+    const retried = sender.send(
+      'm',
+      '/v1/chat/completions',
+      chatBody('r', { fixture: { status: 429, times: 1, retry_after: 0.2 } }),
+    );
     await new Promise((r) => setTimeout(r, 100));
-    const other = new Slot();
-    othersServed = c.tryReserve(other, null);
-    other.release();
-    expect(othersServed).toBe(true);
+    const meanwhile = other();
+    expect(meanwhile.tryReady(null)).toBe(true);
+    meanwhile.close();
     expect(await retried).toMatchObject({ kind: 'response', status: 200 });
-    expect(slot.held).toBe(true);
+    expect(c.limits()[0].inFlight).toBe(1);
 
-    slot.release();
-    slot.release(); // a second release is harmless
+    sender.close();
+    sender.close(); // a second close is harmless
     expect(c.limits()[0].inFlight).toBe(0);
   });
 
-  it('waits in the fair queue for a slot, and gives up when stopped', async () => {
+  it('gives a kept slot up when another batch waits, and a waiting sender gives up when stopped', async () => {
     const c = client({}, 1);
-    const held = new Slot();
-    expect(c.tryReserve(held, null)).toBe(true);
+    const options = (key: string, stopper = new Stopper()) => ({
+      fairnessKey: key,
+      priority: 0,
+      deadlineMs: Date.now() + 60_000,
+      stopper,
+    });
+    const holder = c.sender(options('a'));
+    expect(holder.tryReady(null)).toBe(true);
     const stopper = new Stopper();
-    const waiting = c.reserve(new Slot(), null, 'b', stopper);
-    const granted = new Slot();
-    const next = c.reserve(granted, null, 'c', new Stopper());
+    const waiting = c.sender(options('b', stopper)).waitReady(null);
+    const next = c.sender(options('c'));
+    const granted = next.waitReady(null);
     stopper.stop();
     expect(await waiting).toBe(false);
-    held.release();
-    expect(await next).toBe(true);
-    expect(granted.held).toBe(true);
-    granted.release();
+    // Batch c waits: the holder of batch a may not keep its slot for another request.
+    expect(holder.tryReady(null)).toBe(false);
+    expect(await granted).toBe(true);
+    next.close();
     expect(c.limits()[0].inFlight).toBe(0);
   });
 

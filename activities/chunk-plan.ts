@@ -1,6 +1,4 @@
-import type { BatchUsage } from '../common/batch';
-import type { FileStore } from '../storage';
-import { readJson } from '../storage';
+/** How an input file is cut into chunk activities: pure, from the lines' start offsets. */
 
 /** One chunk of an input file: request lines [firstLine, firstLine + count) in bytes [start, end). */
 export interface ChunkPlan {
@@ -10,32 +8,6 @@ export interface ChunkPlan {
   /** 0-based index of the chunk's first request among all request lines (blank lines are not requests). */
   firstLine: number;
   count: number;
-}
-
-/** Written by validation, read by every chunk and by finalize: how the input file is cut. */
-export interface Manifest {
-  version: 1;
-  inputFileId: string;
-  total: number;
-  chunks: ChunkPlan[];
-}
-
-/**
- * The record of one flushed segment of a chunk, written after its `.out.jsonl` and `.err.jsonl`: a segment
- * exists exactly when this record does. It covers request lines [start, end); each is in the output part,
- * the error part, or listed in `skipped` (it never ran: the batch stopped first).
- */
-export interface SegmentRecord {
-  start: number;
-  end: number;
-  /** Byte offset in the input file just past the segment's last line (absent in older records). */
-  endByte?: number;
-  completed: number;
-  failed: number;
-  usage: BatchUsage;
-  skipped: number[];
-  hasOutput: boolean;
-  hasErrors: boolean;
 }
 
 export interface ChunkSizing {
@@ -86,31 +58,4 @@ export function planChunks(starts: ArrayLike<number>, totalBytes: number, sizing
     first = last;
   }
   return chunks;
-}
-
-/** Manifests are small and read by every chunk of a batch: keep the recent ones in memory. */
-export class ManifestCache {
-  private readonly entries = new Map<string, Promise<Manifest>>();
-
-  constructor(
-    private readonly store: FileStore,
-    private readonly capacity = 64,
-  ) {}
-
-  get(key: string): Promise<Manifest> {
-    const hit = this.entries.get(key);
-    if (hit) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
-    }
-    const loading = readJson<Manifest>(this.store, key).then((m) => {
-      if (m === null) throw new Error(`Manifest '${key}' is missing`);
-      return m;
-    });
-    loading.catch(() => this.entries.delete(key));
-    this.entries.set(key, loading);
-    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
-    return loading;
-  }
 }

@@ -1,5 +1,5 @@
 /** Pins how an input file is cut into chunks: two per place in the window, limits on lines and bytes. */
-import { planChunks } from '../../../activities/manifest';
+import { planChunks } from '../../../activities/chunk-plan';
 
 const sizing = { chunkMaxLines: 200, chunkMaxBytes: 1000, chunkWindow: 16 };
 
