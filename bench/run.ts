@@ -484,7 +484,7 @@ async function executor(): Promise<void> {
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { createExecuteChunk } = require(dist('activities/execute-chunk')) as typeof ExecuteChunkModule;
   const { ManifestCache, planChunks } = require(dist('activities/manifest')) as typeof ManifestModule;
-  const { UpstreamClient } = require(dist('activities/upstream-client')) as typeof UpstreamModule;
+  const { UpstreamClient } = require(dist('upstream/client')) as typeof UpstreamModule;
   const storage = require(dist('storage')) as typeof StorageModule;
   const { LocalFileStore } = require(dist('storage/local-file-store')) as typeof LocalStoreModule;
   const { createLogger } = require(dist('telemetry/logger')) as typeof LoggerModule;
