@@ -1,12 +1,18 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answer, errorBody, FIXTURE_ENDPOINTS, mulberry32 } from './fixture-answers';
+import type { FixtureEndpoint } from './fixture-answers';
 
 /**
- * The one stand-in of our tests: an OpenAI-compatible inference server (`/v1/chat/completions`,
- * `/v1/completions`, `/v1/models`) that answers with an echo of the prompt, and whose latency and faults
- * are knobs. A request can also carry its own directive in a `fixture` field of its body.
+ * The one stand-in of our tests: an OpenAI-compatible inference server for the five endpoints OpenAI
+ * batches (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/responses`, `/v1/moderations`)
+ * plus `/v1/models`, answering with an echo of the prompt, and whose latency and faults are knobs. A
+ * request can also carry its own directive in a `fixture` field of its body.
  */
+
+export { countTokens, FIXTURE_ENDPOINTS } from './fixture-answers';
+export type { FixtureEndpoint } from './fixture-answers';
 
 /** Per-request directive, sent inside the request body as `"fixture": {...}`. */
 export interface FixtureDirective {
@@ -35,6 +41,12 @@ export interface FixtureUpstreamOptions {
   seed?: number;
   /** Requests it serves at once; beyond that it answers 429 with `retry-after-ms: 50`, as an overloaded server. */
   capacity?: number;
+  /** The POST endpoints it serves (default all five); the others answer 404, as a server without the route. */
+  endpoints?: readonly FixtureEndpoint[];
+  /** Model ids `GET /v1/models` lists (default `['fixture-model']`); null: `/v1/models` answers 404. */
+  models?: readonly string[] | null;
+  /** Length of embedding vectors when a request names no `dimensions` (default 8). */
+  embeddingDimensions?: number;
 }
 
 export interface FixtureUpstream {
@@ -56,6 +68,10 @@ export interface FixtureUpstream {
   close(): Promise<void>;
 }
 
+const DEFAULT_MODELS = ['fixture-model'];
+/** A fixed `created` for the listed models, so answers are the same on every run. */
+const MODELS_CREATED = 1_700_000_000;
+
 export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {}, port = 0): Promise<FixtureUpstream> {
   let options: FixtureUpstreamOptions = { ...initial };
   let random = mulberry32(options.seed ?? 1);
@@ -67,14 +83,15 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
   const statuses = new Map<number, number>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    requestCount++;
+    const n = ++requestCount;
     lastHeaders = req.headers;
     const url = req.url ?? '/';
-    if (req.method === 'GET' && url === '/v1/models') {
-      return json(res, 200, { object: 'list', data: [{ id: 'fixture-model', object: 'model', owned_by: 'fixture' }] });
+    const path = url.split('?')[0];
+    if (req.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) {
+      return models(res, path, options.models === undefined ? DEFAULT_MODELS : options.models);
     }
-    const kind = url === '/v1/chat/completions' ? 'chat' : url === '/v1/completions' ? 'completion' : null;
-    if (req.method !== 'POST' || kind === null) {
+    const endpoint = FIXTURE_ENDPOINTS.find((e) => e === path && (options.endpoints ?? FIXTURE_ENDPOINTS).includes(e));
+    if (req.method !== 'POST' || endpoint === undefined) {
       return json(res, 404, errorBody(`Unknown route ${req.method} ${url}`, 'invalid_request_error'));
     }
     if (options.capacity !== undefined && inFlight > options.capacity) {
@@ -115,14 +132,15 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
     }
     const slow = roll < edge + (faults.slowBody ?? 0);
 
-    if (typeof body.model !== 'string') {
+    // Moderation is the one endpoint where OpenAI defaults the model.
+    if (typeof body.model !== 'string' && endpoint !== '/v1/moderations') {
       return json(res, 400, errorBody('you must provide a model parameter', 'invalid_request_error'));
     }
-    const answer = kind === 'chat' ? chatAnswer(body, requestCount) : completionAnswer(body, requestCount);
-    res.setHeader('x-request-id', `req_fixture_${requestCount}`);
-    if (!slow) return json(res, 200, answer);
+    const reply = answer(endpoint, body, { n, embeddingDimensions: options.embeddingDimensions ?? 8 });
+    res.setHeader('x-request-id', `req_fixture_${n}`);
+    if (!slow || reply.status !== 200) return json(res, reply.status, reply.body);
     // A slow body: headers at once, the JSON dribbled out in pieces.
-    const payload = JSON.stringify(answer);
+    const payload = JSON.stringify(reply.body);
     res.writeHead(200, { 'content-type': 'application/json' });
     for (let i = 0; i < payload.length; i += Math.ceil(payload.length / 4)) {
       res.write(payload.slice(i, i + Math.ceil(payload.length / 4)));
@@ -176,51 +194,14 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
   };
 }
 
-/** The words of a text, as the fixture's stand-in for tokens. */
-export function countTokens(text: string): number {
-  return text.split(/\s+/).filter(Boolean).length;
-}
-
-function chatAnswer(body: Record<string, unknown>, n: number) {
-  const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
-  const prompt = messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
-  // A completion is short next to its prompt: the echo stops after 200 characters.
-  const content = `echo: ${(prompt[prompt.length - 1] ?? '').slice(0, 200)}`;
-  const promptTokens = countTokens(prompt.join(' '));
-  const completionTokens = countTokens(content);
-  return {
-    id: `chatcmpl-fixture-${n}`,
-    object: 'chat.completion',
-    created: Math.floor(Date.now() / 1000),
-    model: body.model,
-    choices: [{ index: 0, message: { role: 'assistant', content }, logprobs: null, finish_reason: 'stop' }],
-    usage: {
-      prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: promptTokens + completionTokens,
-      prompt_tokens_details: { cached_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: 0 },
-    },
-  };
-}
-
-function completionAnswer(body: Record<string, unknown>, n: number) {
-  const prompt = typeof body.prompt === 'string' ? body.prompt : JSON.stringify(body.prompt ?? '');
-  const text = `echo: ${prompt.slice(0, 200)}`;
-  const promptTokens = countTokens(prompt);
-  const completionTokens = countTokens(text);
-  return {
-    id: `cmpl-fixture-${n}`,
-    object: 'text_completion',
-    created: Math.floor(Date.now() / 1000),
-    model: body.model,
-    choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }],
-    usage: {
-      prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: promptTokens + completionTokens,
-    },
-  };
+/** `GET /v1/models` and `GET /v1/models/{id}` in OpenAI's shapes; null models: the routes do not exist. */
+function models(res: ServerResponse, path: string, ids: readonly string[] | null): void {
+  if (ids === null) return json(res, 404, errorBody(`Unknown route GET ${path}`, 'invalid_request_error'));
+  const model = (id: string) => ({ id, object: 'model', created: MODELS_CREATED, owned_by: 'fixture' });
+  if (path === '/v1/models') return json(res, 200, { object: 'list', data: ids.map(model) });
+  const id = decodeURIComponent(path.slice('/v1/models/'.length));
+  if (ids.includes(id)) return json(res, 200, model(id));
+  json(res, 404, errorBody(`The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model'));
 }
 
 function errorType(status: number): string {
@@ -228,10 +209,6 @@ function errorType(status: number): string {
   if (status === 429) return 'rate_limit_error';
   if (status >= 500) return 'server_error';
   return 'invalid_request_error';
-}
-
-function errorBody(message: string, type: string, code: string | null = null) {
-  return { error: { message, type, param: null, code } };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -248,16 +225,4 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A small seeded PRNG, so injected faults are the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
