@@ -317,7 +317,7 @@ function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
-/** A small seeded PRNG, so injected faults and vectors are the same on every run. */
+/** A small seeded PRNG, so injected faults, jitter and vectors are the same on every run. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -3,16 +3,27 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { answer, errorBody, FIXTURE_ENDPOINTS, mulberry32 } from './fixture-answers';
 import type { FixtureEndpoint } from './fixture-answers';
+import { CapacityModel } from './fixture-capacity';
+import type { FixtureDepthSample, FixtureRequestRecord, FixtureStats } from './fixture-capacity';
 
 /**
  * The one stand-in of our tests: an OpenAI-compatible inference server for the five endpoints OpenAI
  * batches (`/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/responses`, `/v1/moderations`)
- * plus `/v1/models`, answering with an echo of the prompt, and whose latency and faults are knobs. A
- * request can also carry its own directive in a `fixture` field of its body.
+ * plus `/v1/models`, answering with an echo of the prompt, and whose latency, faults and capacity are knobs.
+ * A request can also carry its own directive in a `fixture` field of its body. `GET /fixture/stats` answers
+ * {@link FixtureUpstream.stats} (`?detail=true` adds every request and depth sample) and
+ * `POST /fixture/stats/reset` calls {@link FixtureUpstream.resetStats}, for the fixture in its own process.
  */
 
 export { countTokens, FIXTURE_ENDPOINTS } from './fixture-answers';
 export type { FixtureEndpoint } from './fixture-answers';
+export type {
+  FixtureDepthSample,
+  FixtureRequestOutcome,
+  FixtureRequestRecord,
+  FixtureStats,
+  FixtureSummary,
+} from './fixture-capacity';
 
 /** Per-request directive, sent inside the request body as `"fixture": {...}`. */
 export interface FixtureDirective {
@@ -26,6 +37,10 @@ export interface FixtureDirective {
   reset?: boolean;
   /** `Retry-After` seconds to send with a 429/503. */
   retry_after?: number;
+  /** This request's service time in its slot, in place of `serviceMs` (no jitter). */
+  service_ms?: number;
+  /** A label that names this request in {@link FixtureUpstream.requests}. */
+  tag?: string;
 }
 
 export interface FixtureUpstreamOptions {
@@ -37,10 +52,18 @@ export interface FixtureUpstreamOptions {
   faults?: { status500?: number; status429?: number; reset?: number; slowBody?: number };
   /** `Retry-After` seconds sent with injected 429s. */
   retryAfterSeconds?: number;
-  /** Seed of the fault generator. */
+  /** Seed of the fault and service-time generators. */
   seed?: number;
   /** Requests it serves at once; beyond that it answers 429 with `retry-after-ms: 50`, as an overloaded server. */
   capacity?: number;
+  /**
+   * Requests served at once, as vLLM's or llama.cpp's slots: the rest wait in a FIFO queue (never a 429).
+   * A client that hangs up leaves the queue, or frees its slot, at once. Unset: no limit. 0: nothing is
+   * served until `setOptions` raises it.
+   */
+  slots?: number;
+  /** Time each request holds its slot, ±10% seeded jitter, before latencyMs and delay_ms (also in the slot). */
+  serviceMs?: number;
   /** The POST endpoints it serves (default all five); the others answer 404, as a server without the route. */
   endpoints?: readonly FixtureEndpoint[];
   /** Model ids `GET /v1/models` lists (default `['fixture-model']`); null: `/v1/models` answers 404. */
@@ -55,15 +78,28 @@ export interface FixtureUpstream {
   readonly port: number;
   /** How many requests arrived (each attempt counts). */
   readonly requestCount: number;
-  /** Requests in flight now, and the most seen at once. */
+  /** HTTP requests open now (queued ones included), and the most seen at once. */
   readonly inFlight: number;
   readonly maxInFlight: number;
+  /** Requests waiting for a slot now, and holding one now. */
+  readonly queued: number;
+  readonly serving: number;
   /** How many times each distinct request body arrived. */
   readonly seen: ReadonlyMap<string, number>;
   /** The headers of the last request. */
   readonly lastHeaders: IncomingMessage['headers'] | null;
   /** Answers by status code. */
   readonly statuses: ReadonlyMap<number, number>;
+  /** Every POST to an endpoint since the start or `resetStats()`, in order of arrival, with its fate. */
+  readonly requests: readonly FixtureRequestRecord[];
+  /** Queue waits (ms) of the requests that got a slot, in order of arrival. */
+  readonly queueWaits: readonly number[];
+  /** serving + queued every 20 ms while anything is serving or queued. */
+  readonly depthSamples: readonly FixtureDepthSample[];
+  /** Counts, times, and the summaries (count, mean, p50, p95, max) of queue waits and depth. */
+  stats(): FixtureStats;
+  /** Forgets requests, samples and maxima (requests in flight stay); between phases of a bench. */
+  resetStats(): void;
   setOptions(options: Partial<FixtureUpstreamOptions>): void;
   close(): Promise<void>;
 }
@@ -75,12 +111,15 @@ const MODELS_CREATED = 1_700_000_000;
 export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {}, port = 0): Promise<FixtureUpstream> {
   let options: FixtureUpstreamOptions = { ...initial };
   let random = mulberry32(options.seed ?? 1);
+  // Its own generator, so service times do not shift the fault rolls of a seed.
+  let serviceRandom = mulberry32((options.seed ?? 1) ^ 0x5eed);
   let requestCount = 0;
   let inFlight = 0;
   let maxInFlight = 0;
   let lastHeaders: IncomingMessage['headers'] | null = null;
   const seen = new Map<string, number>();
   const statuses = new Map<number, number>();
+  const capacity = new CapacityModel(options.slots);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const n = ++requestCount;
@@ -113,10 +152,24 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
 
     const directive = (body.fixture ?? {}) as FixtureDirective;
     const directiveActive = directive.times === undefined || count <= directive.times;
-    const latency = (options.latencyMs ?? 0) + (directiveActive ? (directive.delay_ms ?? 0) : 0);
-    if (latency > 0) await sleep(latency);
+    const ticket = capacity.arrive(endpoint, typeof directive.tag === 'string' ? directive.tag : null, res);
+    if (ticket.waiting !== null && !(await ticket.waiting)) return;
+    const serviceMs =
+      directiveActive && directive.service_ms !== undefined
+        ? directive.service_ms
+        : options.serviceMs
+          ? options.serviceMs * (0.9 + 0.2 * serviceRandom())
+          : 0;
+    const latency = serviceMs + (options.latencyMs ?? 0) + (directiveActive ? (directive.delay_ms ?? 0) : 0);
+    // A client that hangs up ends the wait too.
+    if (latency > 0) await ticket.sleep(latency);
+    if (ticket.abandoned) return;
 
-    if (directiveActive && directive.reset) return res.destroy();
+    const reset = () => {
+      ticket.reset = true;
+      res.destroy();
+    };
+    if (directiveActive && directive.reset) return reset();
     if (directiveActive && directive.status !== undefined && directive.status >= 400) {
       if (directive.retry_after !== undefined) res.setHeader('retry-after', String(directive.retry_after));
       return json(res, directive.status, errorBody(`Fixture error ${directive.status}`, errorType(directive.status)));
@@ -124,7 +177,7 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
     const faults = options.faults ?? {};
     const roll = random();
     let edge = 0;
-    if (roll < (edge += faults.reset ?? 0)) return res.destroy();
+    if (roll < (edge += faults.reset ?? 0)) return reset();
     if (roll < (edge += faults.status500 ?? 0)) return json(res, 500, errorBody('Injected failure', 'server_error'));
     if (roll < (edge += faults.status429 ?? 0)) {
       res.setHeader('retry-after', String(options.retryAfterSeconds ?? 1));
@@ -143,13 +196,32 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
     const payload = JSON.stringify(reply.body);
     res.writeHead(200, { 'content-type': 'application/json' });
     for (let i = 0; i < payload.length; i += Math.ceil(payload.length / 4)) {
+      if (ticket.abandoned) return;
       res.write(payload.slice(i, i + Math.ceil(payload.length / 4)));
-      await sleep(50);
+      await ticket.sleep(50);
     }
     res.end();
   };
 
+  const control = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const [path, query = ''] = (req.url ?? '/').split('?');
+    if (req.method === 'GET' && path === '/fixture/stats') {
+      const detail = new URLSearchParams(query).get('detail') === 'true';
+      const stats = capacity.stats();
+      json(res, 200, detail ? { ...stats, requests: capacity.requests, depthSamples: capacity.depthSamples } : stats);
+      return true;
+    }
+    if (req.method === 'POST' && path === '/fixture/stats/reset') {
+      capacity.reset();
+      res.writeHead(204).end();
+      return true;
+    }
+    return false;
+  };
+
   const server: Server = createServer((req, res) => {
+    // The stats routes are the bench's, not traffic: they count nowhere.
+    if (control(req, res)) return;
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     res.once('close', () => {
@@ -177,17 +249,39 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
     get maxInFlight() {
       return maxInFlight;
     },
+    get queued() {
+      return capacity.queued;
+    },
+    get serving() {
+      return capacity.inService;
+    },
     seen,
     statuses,
     get lastHeaders() {
       return lastHeaders;
     },
+    get requests() {
+      return capacity.requests;
+    },
+    get queueWaits() {
+      return capacity.queueWaits;
+    },
+    get depthSamples() {
+      return capacity.depthSamples;
+    },
+    stats: () => capacity.stats(),
+    resetStats: () => capacity.reset(),
     setOptions(next) {
       options = { ...options, ...next };
-      if (next.seed !== undefined) random = mulberry32(next.seed);
+      if (next.seed !== undefined) {
+        random = mulberry32(next.seed);
+        serviceRandom = mulberry32(next.seed ^ 0x5eed);
+      }
+      if ('slots' in next) capacity.setSlots(options.slots);
     },
     close: () =>
       new Promise<void>((resolve) => {
+        capacity.stop();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -221,8 +315,4 @@ async function readBody(req: IncomingMessage): Promise<string> {
   const parts: Buffer[] = [];
   for await (const part of req) parts.push(part as Buffer);
   return Buffer.concat(parts).toString('utf8');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
