@@ -370,3 +370,9 @@ async function stop() {
 }
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+// `npm run model` runs us under `sh -c`, which dies on SIGTERM without passing it on, and a launcher killed
+// with SIGKILL cannot stop us either: when our parent is gone, nobody else would ever stop this server.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop();
+}, 1000).unref();
