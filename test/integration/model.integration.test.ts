@@ -3,6 +3,7 @@
  * OpenAI's models, chat completions, completions and embeddings APIs, errors in OpenAI's envelope, clients
  * that hang up, and a clean stop on SIGTERM; and the weights cache re-checking a file that changed.
  */
+import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -268,17 +269,41 @@ describe('the weights cache', () => {
   });
 });
 
+/** Resolves to whether something accepts connections on the port. */
+function listening(onPort: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(onPort, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 describe('stopping', () => {
   it('exits 0 on SIGTERM, after which nothing listens on its port', async () => {
     expect(await server.stop('SIGTERM')).toBe(0);
-    const refused = await new Promise<NodeJS.ErrnoException>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        reject(new Error(`port ${port} still accepts connections`));
-      });
-      socket.once('error', resolve);
+    expect(await listening(port)).toBe(false);
+  });
+
+  it('stops under `npm run model` when npm gets SIGTERM (npm passes it to a shell that drops it)', async () => {
+    const npmPort = await freePort();
+    const npm = spawn('npm', ['run', 'model'], {
+      cwd: ROOT,
+      env: { ...process.env, EMBEDDED_MODEL_PORT: String(npmPort), EMBEDDED_MODEL_CACHE_DIR: cacheDir },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    expect(refused.code).toBe('ECONNREFUSED');
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      npm.stdout.on('data', (data: Buffer) => {
+        output += data.toString();
+        if (READY_LINE_PATTERN.test(output)) resolve();
+      });
+      npm.once('exit', () => reject(new Error(`npm run model exited before it was ready:\n${output}`)));
+    });
+    expect(await listening(npmPort)).toBe(true);
+    npm.kill('SIGTERM');
+    while (await listening(npmPort)) await new Promise((r) => setTimeout(r, 200));
   });
 });
