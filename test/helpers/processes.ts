@@ -21,7 +21,12 @@ export interface LaunchedProcess {
  * `npm run start:worker` run, with only the given environment (plus PATH and HOME).
  */
 export function launch(mode: 'standalone' | 'api' | 'worker', env: Record<string, string>): LaunchedProcess {
-  const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'launch.js'), mode], {
+  return startNode([path.join(ROOT, 'scripts', 'launch.js'), mode], env);
+}
+
+/** Runs `node <args>` in the repository, with only the given environment (plus PATH and HOME). */
+export function startNode(args: string[], env: Record<string, string>): LaunchedProcess {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
