@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import express from 'express';
-import type { Config } from '../config';
+import type { ApiConfig } from '../config';
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import type { ApiMetrics, Registry } from '../telemetry/metrics';
@@ -17,7 +17,7 @@ import type { BatchGateway } from './temporal-gateway';
 export interface AppDeps {
   catalog: Catalog;
   gateway: BatchGateway;
-  config: Pick<Config, 'api' | 'batch' | 'webhook'>;
+  config: Pick<ApiConfig, 'api' | 'batch' | 'webhook'>;
   logger: Logger;
   /** Served at `GET /metrics`, with the API's own counters in it. */
   metrics: { registry: Registry; api: ApiMetrics };

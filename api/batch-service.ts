@@ -2,7 +2,7 @@ import type { Batch, BatchExecutionOptions, BatchRecord } from '../common/batch'
 import { isTerminalStatus } from '../common/batch';
 import { cancelRefusal, newBatch } from '../common/batch-lifecycle';
 import { webhookTargetProblem } from '../webhooks/target';
-import type { Config } from '../config';
+import type { ApiConfig } from '../config';
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import { newBatchId } from '../storage';
@@ -13,8 +13,8 @@ import type { BatchGateway } from './temporal-gateway';
 export interface BatchServiceDeps {
   catalog: Catalog;
   gateway: BatchGateway;
-  batchConfig: Config['batch'];
-  webhookConfig: Pick<Config['webhook'], 'allowInsecure'>;
+  batchConfig: ApiConfig['batch'];
+  webhookConfig: ApiConfig['webhook'];
   logger: Logger;
 }
 

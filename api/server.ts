@@ -2,7 +2,7 @@ import { maxHeaderSize } from 'node:http';
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config';
+import type { ApiConfig } from '../config';
 import { Catalog, createFileStore, keepStoreTidy } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import { createApiMetrics } from '../telemetry/metrics';
@@ -20,7 +20,7 @@ export interface RunningApi {
 
 /** Connects to Temporal and storage and serves the API on `config.api.port`. */
 export async function startApiServer(
-  config: Config,
+  config: ApiConfig,
   temporalAddress: string,
   { logger, registry }: { logger: Logger; registry: Registry },
 ): Promise<RunningApi> {

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config';
+import { loadConfig, unreadVariables } from '../config';
 import { createLogger } from '../telemetry/logger';
 import { createRegistry } from '../telemetry/metrics';
 import { installTemporalRuntime, startWorker } from './worker';
@@ -7,6 +7,13 @@ import { installTemporalRuntime, startWorker } from './worker';
 export async function main(env: Record<string, string | undefined>): Promise<() => Promise<void>> {
   const config = loadConfig(env, 'worker');
   const logger = createLogger({ level: config.logLevel, service: 'worker' });
+  const unread = unreadVariables(env, 'worker');
+  if (unread.length > 0) {
+    logger.warn(
+      { variables: unread },
+      `Set but not read by the worker process (they do nothing here): ${unread.join(', ')}`,
+    );
+  }
   installTemporalRuntime(logger, config.logLevel);
   const address = config.temporal.address as string;
   const worker = await startWorker(config, {

@@ -6,7 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { LogLevel } from '@temporalio/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, UpstreamClient } from '../activities';
-import type { Config } from '../config';
+import type { WorkerConfig } from '../config';
 import { Catalog, createFileStore, keepStoreTidy } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import { createWorkerMetrics } from '../telemetry/metrics';
@@ -37,7 +37,7 @@ export interface RunningWorker {
 }
 
 /** Connects to Temporal and runs a worker for the batch workflow and its activities. */
-export async function startWorker(config: Config, options: StartWorkerOptions): Promise<RunningWorker> {
+export async function startWorker(config: WorkerConfig, options: StartWorkerOptions): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: options.temporalAddress });
   const store = createFileStore(config.storage);
   await store.check();

@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, describeVariables, loadConfig } from '../../../config';
+import { ConfigError, describeVariables, loadConfig, unreadVariables } from '../../../config';
 
 const UPSTREAM = { UPSTREAM_BASE_URL: 'http://127.0.0.1:8080/v1' };
 
@@ -106,5 +106,15 @@ describe('loadConfig', () => {
       expect(names).toContain(name);
     }
     expect(describeVariables().every((v) => v.description.length > 0)).toBe(true);
+  });
+});
+
+describe('unreadVariables', () => {
+  it('names what is set but not read by the process, so that it can say so at start-up', () => {
+    const env = { UPSTREAM_BASE_URL: 'http://u/v1', BATCH_CHUNK_MAX_LINES: '100', LOG_LEVEL: 'info', PORT: '' };
+    expect(unreadVariables(env, 'worker')).toEqual(['BATCH_CHUNK_MAX_LINES']);
+    expect(unreadVariables(env, 'api')).toEqual(['UPSTREAM_BASE_URL']);
+    expect(unreadVariables({ ...env, TEMPORAL_UI_PORT: '9000' }, 'standalone')).toEqual([]);
+    expect(unreadVariables({ TEMPORAL_UI_PORT: '9000' }, 'api')).toEqual(['TEMPORAL_UI_PORT']);
   });
 });

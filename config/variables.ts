@@ -1,0 +1,176 @@
+import { z } from 'zod';
+
+/**
+ * Every variable of the environment, once: its type and default, what it means, and which processes read
+ * it. The README's configuration table is pinned to this (test/unit/config/readme.test.ts).
+ */
+
+/** Which processes read a variable: set it on each of them (`npm start` runs them all in one). */
+export type ReadBy = readonly ('api' | 'worker' | 'standalone')[];
+export const API: ReadBy = ['api', 'standalone'];
+export const WORKER: ReadBy = ['worker', 'standalone'];
+export const BOTH: ReadBy = ['api', 'worker', 'standalone'];
+export const STANDALONE: ReadBy = ['standalone'];
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().min(1);
+
+export const UpstreamRoute = z.object({
+  baseUrl: z.url(),
+  apiKey: z.string().min(1).optional(),
+  maxConcurrency: z.number().int().min(1).optional(),
+});
+
+export const Env = z.object({
+  PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(8000)
+    .describe('API port (0 picks a free one)')
+    .meta({ readBy: API }),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default('./data')
+    .describe('local storage and the embedded Temporal database')
+    .meta({ readBy: BOTH }),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Temporal frontend host:port; unset under npm start = embedded dev server')
+    .meta({ readBy: BOTH }),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('Temporal namespace').meta({ readBy: BOTH }),
+  TEMPORAL_TASK_QUEUE: z
+    .string()
+    .min(1)
+    .default('batches')
+    .describe('task queue of the batch workflows')
+    .meta({ readBy: BOTH }),
+  TEMPORAL_CLI_PATH: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('the temporal CLI for the embedded dev server')
+    .meta({ readBy: STANDALONE }),
+  TEMPORAL_DEV_SERVER_PORT: port
+    .default(7233)
+    .describe('frontend port of the embedded dev server')
+    .meta({ readBy: STANDALONE }),
+  TEMPORAL_UI_PORT: port.default(8233).describe('Web UI port of the embedded dev server').meta({ readBy: STANDALONE }),
+  STORAGE_BACKEND: z.enum(['local', 'gcs']).default('local').describe('local or gcs').meta({ readBy: BOTH }),
+  GCS_BUCKET: z.string().min(1).optional().describe('bucket when STORAGE_BACKEND=gcs').meta({ readBy: BOTH }),
+  GCS_PREFIX: z.string().default('').describe('key prefix inside the bucket').meta({ readBy: BOTH }),
+  STORAGE_EMULATOR_HOST: z
+    .url()
+    .optional()
+    .describe('a GCS emulator (fake-gcs-server) instead of GCS')
+    .meta({ readBy: BOTH }),
+  UPSTREAM_BASE_URL: z.url().optional().describe('default upstream, including /v1').meta({ readBy: WORKER }),
+  UPSTREAM_API_KEY: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('sent as Authorization: Bearer to the upstream')
+    .meta({ readBy: WORKER }),
+  UPSTREAM_MAX_CONCURRENCY: positiveInt
+    .default(64)
+    .describe('in-flight upstream requests per worker')
+    .meta({ readBy: WORKER }),
+  UPSTREAM_TIMEOUT_SECONDS: positiveInt
+    .default(600)
+    .describe('deadline of one upstream request, from sending it to the last byte of the answer; then it is retried')
+    .meta({ readBy: WORKER }),
+  UPSTREAM_MAX_RESPONSE_BYTES: positiveInt
+    .default(128 * 1024 * 1024)
+    .describe('largest answer body taken from an upstream; a larger one is an error line, not retried')
+    .meta({ readBy: WORKER }),
+  UPSTREAM_MAX_ATTEMPTS: positiveInt
+    .default(8)
+    .describe('attempts per request on retryable upstream failures')
+    .meta({ readBy: WORKER }),
+  MODEL_ROUTES: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('JSON, or a path to a JSON file: model → upstream')
+    .meta({ readBy: WORKER }),
+  API_KEYS: z.string().min(1).optional().describe('comma-separated API keys, one tenant each').meta({ readBy: API }),
+  AUTH_DISABLED: z.stringbool().default(false).describe('let start:api run without API_KEYS').meta({ readBy: API }),
+  BATCH_CREATE_RATE_LIMIT_PER_HOUR: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2000)
+    .describe('batches one API key may create per hour, per API process (0: no limit)')
+    .meta({ readBy: API }),
+  BATCH_MAX_LINE_BYTES: positiveInt
+    .default(8 * 1024 * 1024)
+    .describe('longest request line of an input file; longer lines are line errors')
+    .meta({ readBy: API }),
+  BATCH_MAX_REQUESTS: positiveInt
+    .default(50_000)
+    .describe('most request lines in one input file')
+    .meta({ readBy: API }),
+  BATCH_MAX_FILE_BYTES: positiveInt.default(209_715_200).describe('largest upload').meta({ readBy: API }),
+  BATCH_COMPLETION_WINDOW_SECONDS: positiveInt
+    .default(86_400)
+    .describe('what the 24h window lasts')
+    .meta({ readBy: API }),
+  BATCH_CHUNK_MIN_LINES: positiveInt
+    .default(1000)
+    .describe('fewest requests in one chunk activity (BATCH_CHUNK_MAX_LINES wins when lower)')
+    .meta({ readBy: API }),
+  BATCH_CHUNK_MAX_LINES: positiveInt
+    .default(10_000)
+    .describe('most requests in one chunk activity')
+    .meta({ readBy: API }),
+  BATCH_CHUNK_MAX_BYTES: positiveInt
+    .default(32 * 1024 * 1024)
+    .describe('most input bytes in one chunk activity')
+    .meta({ readBy: API }),
+  BATCH_CHUNK_WINDOW: positiveInt
+    .default(8)
+    .describe('chunk activities in flight per batch; a batch is cut into twice as many chunks')
+    .meta({ readBy: API }),
+  BATCH_CHUNK_HEARTBEAT_TIMEOUT_SECONDS: positiveInt
+    .default(30)
+    .describe('a chunk whose worker is silent this long is retried on another worker')
+    .meta({ readBy: API }),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: positiveInt
+    .default(100)
+    .describe('activities one worker runs at once')
+    .meta({ readBy: WORKER }),
+  WORKER_SHUTDOWN_GRACE_SECONDS: positiveInt
+    .default(30)
+    .describe('a stopping worker lets running chunks go on this long, then they flush and stop')
+    .meta({ readBy: WORKER }),
+  WORKER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(9464)
+    .describe('port of the worker process /metrics (0: none); under npm start the API serves them')
+    .meta({ readBy: WORKER }),
+  LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+    .default('info')
+    .describe('log level')
+    .meta({ readBy: BOTH }),
+  WEBHOOK_SECRET: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('whsec_… secret for Standard Webhooks signatures')
+    .meta({ readBy: WORKER }),
+  WEBHOOK_ALLOW_INSECURE: z
+    .stringbool()
+    .default(false)
+    .describe('allow http:// and private webhook targets')
+    .meta({ readBy: BOTH }),
+});
+
+export type Env = z.output<typeof Env>;
