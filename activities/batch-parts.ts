@@ -28,6 +28,8 @@ export interface Manifest {
  * the error part, or listed in `skipped` (it never ran: the batch stopped first).
  */
 export interface SegmentRecord {
+  /** The chunk attempt that wrote it (absent in records written before attempts were named). */
+  attempt?: number;
   start: number;
   end: number;
   /** Byte offset in the input file just past the segment's last line (absent in older records). */
@@ -117,7 +119,7 @@ export async function writeSegment(
   errors: string[],
 ): Promise<void> {
   const key = (suffix: 'out.jsonl' | 'err.jsonl' | 'seg.json') =>
-    keys.segment(batchId, chunkIndex, record.start, suffix);
+    keys.segment(batchId, chunkIndex, record.start, suffix, record.attempt);
   await Promise.all([
     output.length > 0 ? store.write(key('out.jsonl'), output.join('\n') + '\n') : null,
     errors.length > 0 ? store.write(key('err.jsonl'), errors.join('\n') + '\n') : null,
@@ -136,39 +138,62 @@ export function afterSegment(progress: ChunkProgress, record: SegmentRecord, end
   };
 }
 
+/** Every segment record a chunk's attempts stored. */
+async function chunkRecords(store: FileStore, batchId: string, chunkIndex: number): Promise<SegmentRecord[]> {
+  const keysOf = (await store.list(keys.chunkParts(batchId, chunkIndex))).filter((k) => k.endsWith('.seg.json'));
+  const records = await Promise.all(keysOf.map((k) => readJson<SegmentRecord>(store, k)));
+  return records.filter((r): r is SegmentRecord => r !== null);
+}
+
+/**
+ * The chain of segments from line `from` (toward `to`) that holds the most lines that ran. Attempts of a
+ * chunk may overlap (a retry starts while a timed-out attempt still writes), each writing its own records,
+ * so there can be several chains; among equals the latest attempt's wins. Lines past the chain never ran.
+ */
+function chainOf(records: SegmentRecord[], from: number, to: number): SegmentRecord[] {
+  const byStart = new Map<number, SegmentRecord[]>();
+  for (const r of records) {
+    if (r.end > r.start && r.end <= to) byStart.set(r.start, [...(byStart.get(r.start) ?? []), r]);
+  }
+  for (const list of byStart.values()) list.sort((a, b) => (b.attempt ?? 0) - (a.attempt ?? 0) || b.end - a.end);
+  // The best chain from each position, found once (records only move forward).
+  const best = new Map<number, { ran: number; chain: SegmentRecord[] }>();
+  const walk = (pos: number): { ran: number; chain: SegmentRecord[] } => {
+    let found = best.get(pos);
+    if (found !== undefined) return found;
+    found = { ran: 0, chain: [] };
+    for (const r of byStart.get(pos) ?? []) {
+      const rest = walk(r.end);
+      const ran = r.end - r.start - r.skipped.length + rest.ran;
+      if (ran > found.ran) found = { ran, chain: [r, ...rest.chain] };
+    }
+    best.set(pos, found);
+    return found;
+  };
+  return walk(from).chain;
+}
+
 /**
  * Where a chunk attempt starts: after `from` (the last heartbeat Temporal recorded), and after every segment
- * a previous attempt flushed that follows on from it, so that only what was not stored is sent again.
- * Segments that do not follow on, that hold lines never run, or whose record predates `endByte` are deleted
- * (record first) and redone.
+ * earlier attempts stored that follows on from it with all its lines run, so that only what was not stored
+ * is sent again. Other records are left alone (an older attempt may still be writing them) and ignored.
  */
 export async function recoverSegments(
   store: FileStore,
   batchId: string,
   chunkIndex: number,
   from: ChunkProgress,
+  chunkEnd: number,
 ): Promise<ChunkProgress> {
-  const prefix = keys.chunkParts(batchId, chunkIndex);
-  const startOf = (key: string) => Number(key.slice(prefix.length).split('.')[0]);
-  const later = (await store.list(prefix)).filter((key) => {
-    const start = startOf(key);
-    return Number.isInteger(start) && start >= from.nextLine;
-  });
-  const records = later.filter((key) => key.endsWith('.seg.json')).sort((a, b) => startOf(a) - startOf(b));
+  const usable = (await chunkRecords(store, batchId, chunkIndex)).filter(
+    (r) => r.start >= from.nextLine && r.endByte !== undefined && r.skipped.length === 0,
+  );
   let next = from;
-  for (const key of records) {
-    if (startOf(key) !== next.nextLine) break;
-    const record = await readJson<SegmentRecord>(store, key);
-    if (record === null || record.endByte === undefined || record.skipped.length > 0) break;
-    next = afterSegment(next, record, record.endByte);
-  }
-  const stale = later.filter((key) => startOf(key) >= next.nextLine);
-  const order = (key: string) => (key.endsWith('.seg.json') ? 0 : 1);
-  for (const key of stale.sort((a, b) => order(a) - order(b))) await store.delete(key);
+  for (const record of chainOf(usable, from.nextLine, chunkEnd)) next = afterSegment(next, record, record.endByte!);
   return next;
 }
 
-/** What finalize finds of one chunk: its segments in order, and the keys of their parts. */
+/** What finalize finds of one chunk: the chain of segments it keeps, and the keys of their parts. */
 export interface StoredChunk {
   segments: SegmentRecord[];
   outputKeys: string[];
@@ -177,26 +202,29 @@ export interface StoredChunk {
   notRun: Set<number>;
 }
 
-/** Reads a chunk's segments and checks that they tile its lines from its first; a gap is corrupt state. */
+/**
+ * The segments of a chunk that hold each of its lines once, from its first line; lines past the chain never
+ * ran. Segments that exist but none of which starts at the chunk's first line are corrupt state.
+ */
 export async function storedChunk(store: FileStore, batchId: string, chunk: ChunkPlan): Promise<StoredChunk> {
-  const prefix = keys.chunkParts(batchId, chunk.index);
-  const segmentKeys = (await store.list(prefix)).filter((k) => k.endsWith('.seg.json'));
-  const segments = (await Promise.all(segmentKeys.map((k) => readJson<SegmentRecord>(store, k)))).filter(
-    (s): s is SegmentRecord => s !== null,
-  );
-  segments.sort((a, b) => a.start - b.start);
-  const found: StoredChunk = { segments, outputKeys: [], errorKeys: [], notRun: new Set() };
-  let pos = chunk.firstLine;
-  for (const s of segments) {
-    if (s.start !== pos) {
-      throw corruptState(`${batchId} chunk ${chunk.index}: segment starts at line ${s.start}, expected ${pos}`);
-    }
-    for (const line of s.skipped) found.notRun.add(line);
-    if (s.hasOutput) found.outputKeys.push(keys.segment(batchId, chunk.index, s.start, 'out.jsonl'));
-    if (s.hasErrors) found.errorKeys.push(keys.segment(batchId, chunk.index, s.start, 'err.jsonl'));
-    pos = s.end;
+  const end = chunk.firstLine + chunk.count;
+  const records = await chunkRecords(store, batchId, chunk.index);
+  const segments = chainOf(records, chunk.firstLine, end);
+  if (records.length > 0 && !records.some((r) => r.start === chunk.firstLine)) {
+    throw corruptState(
+      `${batchId} chunk ${chunk.index}: no stored segment starts at its first line ${chunk.firstLine}`,
+    );
   }
-  for (let line = pos; line < chunk.firstLine + chunk.count; line++) found.notRun.add(line);
+  const found: StoredChunk = { segments, outputKeys: [], errorKeys: [], notRun: new Set() };
+  const key = (s: SegmentRecord, suffix: 'out.jsonl' | 'err.jsonl') =>
+    keys.segment(batchId, chunk.index, s.start, suffix, s.attempt);
+  for (const s of segments) {
+    for (const line of s.skipped) found.notRun.add(line);
+    if (s.hasOutput) found.outputKeys.push(key(s, 'out.jsonl'));
+    if (s.hasErrors) found.errorKeys.push(key(s, 'err.jsonl'));
+  }
+  const reached = segments.length > 0 ? segments[segments.length - 1].end : chunk.firstLine;
+  for (let line = reached; line < end; line++) found.notRun.add(line);
   return found;
 }
 

@@ -40,6 +40,8 @@ export interface ChunkRunOptions {
   store: FileStore;
   batchId: string;
   chunkIndex: number;
+  /** Temporal's attempt number: segments of attempts that overlap are stored apart. */
+  attempt: number;
   /** Where this attempt starts. */
   from: ChunkProgress;
   /** Lines left from `from` to the chunk's end. */
@@ -155,6 +157,7 @@ export class ChunkRun {
       }
     }
     const record: SegmentRecord = {
+      attempt: this.options.attempt,
       start: base + from,
       end: base + to,
       endByte,

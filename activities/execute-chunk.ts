@@ -125,7 +125,7 @@ async function startingPoint(deps: Deps, input: ExecuteChunkInput, chunk: ChunkP
     failed: 0,
     usage: emptyUsage(),
   };
-  return recoverSegments(deps.store, input.batchId, input.chunkIndex, from);
+  return recoverSegments(deps.store, input.batchId, input.chunkIndex, from, chunk.firstLine + chunk.count);
 }
 
 /** One attempt at the lines of a chunk from a starting point: its sending loops, stop signals and results. */
@@ -157,6 +157,7 @@ class ChunkAttempt {
       store: deps.store,
       batchId: input.batchId,
       chunkIndex: input.chunkIndex,
+      attempt: ctx.info.attempt,
       from,
       total: this.total,
       endByte: chunk.end,

@@ -12,9 +12,19 @@ export const keys = {
   /** Everything the chunk activities of a batch write, deleted once the batch is finalized. */
   batchParts: (batchId: string) => `batches/${batchId}/parts/`,
   chunkParts: (batchId: string, chunk: number) => `batches/${batchId}/parts/${pad(chunk, 6)}/`,
-  /** One flushed segment of a chunk: `.seg.json` (its record, written last), `.out.jsonl`, `.err.jsonl`. */
-  segment: (batchId: string, chunk: number, startLine: number, suffix: 'seg.json' | 'out.jsonl' | 'err.jsonl') =>
-    `batches/${batchId}/parts/${pad(chunk, 6)}/${pad(startLine, 9)}.${suffix}`,
+  /**
+   * One flushed segment of a chunk attempt: `.seg.json` (its record, written last), `.out.jsonl`, `.err.jsonl`.
+   * Attempts write apart, since a retried chunk may start while its timed-out attempt still writes (records
+   * written before attempts were named have no attempt part).
+   */
+  segment: (
+    batchId: string,
+    chunk: number,
+    startLine: number,
+    suffix: 'seg.json' | 'out.jsonl' | 'err.jsonl',
+    attempt?: number,
+  ) =>
+    `batches/${batchId}/parts/${pad(chunk, 6)}/${pad(startLine, 9)}.${attempt === undefined ? '' : `a${attempt}.`}${suffix}`,
   /** Error lines finalize writes for the requests of a chunk that never ran. */
   unrunLines: (batchId: string, chunk: number) => `batches/${batchId}/parts/${pad(chunk, 6)}/unrun.err.jsonl`,
 
