@@ -1,5 +1,5 @@
-import { asyncLocalStorage } from '@temporalio/activity';
-import type { Context } from '@temporalio/activity';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 
 export interface ActivityAttempt {
   attempt?: number;
@@ -10,16 +10,15 @@ export interface ActivityAttempt {
 }
 
 /**
- * Runs `fn` as one attempt of an activity outside a Temporal worker, in an activity context that holds
- * what our activities read of it: the attempt, the last heartbeat, `heartbeat()` and a cancellation signal
- * (never aborted).
+ * Runs `fn` as one attempt of an activity outside a Temporal worker, in the SDK's MockActivityEnvironment:
+ * the attempt number, the last heartbeat Temporal recorded, every heartbeat the activity sends, and a
+ * cancellation signal (never aborted here; tests that cancel use MockActivityEnvironment themselves).
  */
 export function runAsActivity<T>(fn: () => Promise<T>, options: ActivityAttempt = {}): Promise<T> {
-  const context = {
-    info: { attempt: options.attempt ?? 1, heartbeatDetails: options.heartbeatDetails },
-    heartbeat: options.onHeartbeat ?? (() => undefined),
-    cancellationSignal: new AbortController().signal,
-    cancellationDetails: undefined,
-  };
-  return asyncLocalStorage.run(context as unknown as Context, fn);
+  const env = new MockActivityEnvironment(
+    { attempt: options.attempt ?? 1, heartbeatDetails: options.heartbeatDetails },
+    { logger: new DefaultLogger('ERROR') },
+  );
+  if (options.onHeartbeat !== undefined) env.on('heartbeat', options.onHeartbeat);
+  return env.run<[], T, () => Promise<T>>(fn);
 }
