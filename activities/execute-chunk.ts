@@ -179,6 +179,8 @@ class ChunkAttempt {
     const { ctx, input } = this;
     const onCancel = () => this.stopWith(ctx.cancellationDetails?.cancelRequested ? 'cancelled' : 'shutdown');
     ctx.cancellationSignal.addEventListener('abort', onCancel);
+    // A cancel or shutdown that came while the chunk read its manifest and segments is not an event now.
+    if (ctx.cancellationSignal.aborted) onCancel();
     const deadline = setTimeout(() => this.stopWith('deadline'), Math.min(MAX_TIMER_MS, input.deadlineMs - Date.now()));
     // The timer also flushes what finished while the rest of the chunk waits on slow requests.
     const heartbeat = setInterval(() => {

@@ -7,11 +7,11 @@ import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import type { WorkerMetrics } from '../telemetry/metrics';
 import { createDeliverWebhook } from './deliver-webhook';
-import type { WebhookConfig } from './deliver-webhook';
 import { createExecuteChunk } from './execute-chunk';
 import { createFinalizeBatch } from './finalize-batch';
 import { ManifestCache } from './batch-parts';
 import type { UpstreamClient } from '../upstream/client';
+import type { WebhookConfig } from '../webhooks';
 import { createValidateInputFile } from './validate-input-file';
 
 export interface ActivityDeps {
@@ -39,6 +39,6 @@ export { UpstreamClient } from '../upstream/client';
 export type { UpstreamClientConfig } from '../upstream/client';
 export type { ExecuteChunkInput, ExecuteChunkOutput } from './execute-chunk';
 export type { FinalizeBatchInput } from './finalize-batch';
-export type { BatchWebhookEvent, DeliverWebhookInput, WebhookConfig } from './deliver-webhook';
-export { batchEvent, signatureHeaders } from './deliver-webhook';
+export type { DeliverWebhookInput } from './deliver-webhook';
+export type { BatchWebhookEvent, WebhookConfig } from '../webhooks';
 export type { ValidateInputFileInput, ValidateInputFileOutput } from './validate-input-file';

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { B32_CHARACTERS, encodeTime, isValid, monotonicFactory } from 'ulidx';
 
 /**
  * Object ids: OpenAI's prefixes followed by a ULID (Crockford base32, 10 characters of millisecond time
@@ -6,37 +7,17 @@ import { createHash, randomBytes } from 'node:crypto';
  * incremented, so ids made by one process also sort in creation order.
  */
 
-const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const ULID_LENGTH = 26;
+const nextUlid = monotonicFactory();
 
-let lastTime = -1;
-let lastRandom = 0n;
-
-function encode(value: bigint, length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i++) {
-    out = ALPHABET[Number(value & 31n)] + out;
-    value >>= 5n;
-  }
-  return out;
-}
-
-/** A new ULID, monotonic within this process. */
+/** A new ULID, monotonic within this process (also when the clock steps back). */
 export function ulid(now: number = Date.now()): string {
-  if (now <= lastTime) {
-    lastRandom = (lastRandom + 1n) & ((1n << 80n) - 1n);
-    now = lastTime;
-  } else {
-    lastTime = now;
-    lastRandom = BigInt(`0x${randomBytes(10).toString('hex')}`) >> 1n; // leave room to increment
-  }
-  return encode(BigInt(now), 10) + encode(lastRandom, 16);
+  return nextUlid(now);
 }
 
 /** The ULID with every character mirrored in the alphabet: ascending order of the result is newest first. */
 export function invertUlid(id: string): string {
   let out = '';
-  for (const c of id) out += ALPHABET[31 - ALPHABET.indexOf(c)];
+  for (const c of id) out += B32_CHARACTERS[31 - B32_CHARACTERS.indexOf(c)];
   return out;
 }
 
@@ -55,9 +36,8 @@ export function newFileId(): string {
 export function ulidOf(id: string, prefix: string): string | null {
   if (!id.startsWith(prefix)) return null;
   const rest = id.slice(prefix.length);
-  if (rest.length !== ULID_LENGTH) return null;
-  for (const c of rest) if (!ALPHABET.includes(c)) return null;
-  return rest;
+  // ulidx accepts lower case too; the ids we issue are upper case, and so are the index keys made from them.
+  return isValid(rest) && rest === rest.toUpperCase() ? rest : null;
 }
 
 /** The id of a file a batch writes (`output` or `error`): derived from the batch id, so retries reuse it. */
@@ -65,8 +45,9 @@ export function batchResultFileId(batchId: string, kind: 'output' | 'error'): st
   const ulidPart = ulidOf(batchId, BATCH_ID_PREFIX);
   const digest = createHash('sha256').update(`${batchId}\n${kind}`).digest();
   // Keep the batch's time prefix so result files sort beside their batch; fill the rest from the digest.
-  const time = ulidPart ? ulidPart.slice(0, 10) : encode(BigInt(Date.now()), 10);
-  return FILE_ID_PREFIX + time + encode(BigInt(`0x${digest.subarray(0, 10).toString('hex')}`), 16);
+  const time = ulidPart ? ulidPart.slice(0, 10) : encodeTime(Date.now(), 10);
+  // 80 bits of digest as 16 characters: ulidx's encoder takes numbers below 2^48, so two 40-bit halves.
+  return FILE_ID_PREFIX + time + encodeTime(digest.readUIntBE(0, 5), 8) + encodeTime(digest.readUIntBE(5, 5), 8);
 }
 
 /**

@@ -115,7 +115,7 @@ class BatchRun {
           const refusal = cancelRefusal(this.batch.status);
           if (refusal !== null || (this.finishing && !this.cancelRequested)) {
             throw ApplicationFailure.create({
-              message: refusal ?? `Cannot cancel a batch with status '${this.batch.status}'.`,
+              message: refusal ?? 'Cannot cancel a batch that is being finalized.',
               type: BATCH_NOT_CANCELLABLE,
               nonRetryable: true,
             });

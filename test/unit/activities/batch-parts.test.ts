@@ -96,7 +96,12 @@ describe('the segments of overlapping attempts', () => {
   });
 
   it('reports every line of a chunk stopped before it ran any as not run', async () => {
-    await segment(1, 0, 100, Array.from({ length: 100 }, (_, i) => i));
+    await segment(
+      1,
+      0,
+      100,
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     const found = await storedChunk(store, batchId, chunk);
     expect(found.outputKeys).toEqual([]);
     expect(found.notRun.size).toBe(100);

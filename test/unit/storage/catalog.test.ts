@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { BatchRecord } from '../../../common/batch';
 import { emptyUsage } from '../../../common/batch';
 import type { FileRecord } from '../../../common/file';
-import { Catalog, invertUlid, newBatchId, newFileId, ulid } from '../../../storage';
+import { Catalog, newBatchId, newFileId } from '../../../storage';
 import { LocalFileStore } from '../../../storage/local-file-store';
 
 function fileRecord(owner: string, purpose: FileRecord['file']['purpose'] = 'batch'): FileRecord {
@@ -56,15 +56,6 @@ function batchRecord(owner: string): BatchRecord {
     },
   };
 }
-
-describe('ids', () => {
-  it('sort by creation, and inverted ids sort newest first', () => {
-    const ids = Array.from({ length: 50 }, () => ulid());
-    expect([...ids].sort()).toEqual(ids);
-    expect(ids.map(invertUlid).sort()).toEqual(ids.map(invertUlid).reverse());
-    expect(invertUlid(invertUlid(ids[0]))).toBe(ids[0]);
-  });
-});
 
 describe('Catalog', () => {
   let dir: string;

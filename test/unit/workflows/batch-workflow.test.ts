@@ -12,13 +12,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type {
   Activities,
-  BatchOutcome,
   ExecuteChunkInput,
   ExecuteChunkOutput,
   FinalizeBatchInput,
   ValidateInputFileOutput,
 } from '../../../activities';
 import type { BatchRecord, BatchUsage, BatchWorkflowInput } from '../../../common/batch';
+import type { BatchOutcome } from '../../../common/batch-lifecycle';
 import { keys, newFileId } from '../../../storage';
 import type { batchWorkflow } from '../../../workflows';
 import {
