@@ -78,43 +78,7 @@ export function createFinalizeBatch({
       const now = Math.floor(Date.now() / 1000);
       const batch: Batch = structuredClone(record.batch);
       if (input.manifestKey !== null) {
-        const manifest = await readManifest(store, input.manifestKey);
-        const results: ChunkResult[] = [];
-        for (let i = 0; i < manifest.chunks.length; i += PARALLEL_CHUNKS) {
-          const slice = manifest.chunks.slice(i, i + PARALLEL_CHUNKS);
-          results.push(...(await Promise.all(slice.map((c) => collectChunk(catalog, record, manifest, c, outcome)))));
-        }
-        const usage = emptyUsage();
-        let completed = 0;
-        let failed = 0;
-        for (const r of results) {
-          completed += r.completed;
-          failed += r.failed;
-          addUsage(usage, r.usage);
-          metrics.requests.inc({ outcome: 'not_run' }, r.notRun);
-        }
-        if (completed + failed !== manifest.total) {
-          throw corruptState(`${batchId}: ${completed} + ${failed} result lines for ${manifest.total} requests`);
-        }
-        batch.request_counts = { total: manifest.total, completed, failed };
-        batch.usage = usage;
-        const lifetime = record.outputExpiresAfterSeconds ?? DEFAULT_OUTPUT_LIFETIME_SECONDS;
-        batch.output_file_id = await writeResultFile(
-          catalog,
-          record,
-          'output',
-          results.flatMap((r) => r.outputKeys),
-          now,
-          lifetime,
-        );
-        batch.error_file_id = await writeResultFile(
-          catalog,
-          record,
-          'error',
-          results.flatMap((r) => r.errorKeys),
-          now,
-          lifetime,
-        );
+        await collectResults(catalog, metrics, record, batch, await readManifest(store, input.manifestKey), outcome);
       }
       enterStatus(batch, outcome, now);
       const final: BatchRecord = { ...record, batch };
@@ -136,6 +100,51 @@ export function createFinalizeBatch({
       clearInterval(heartbeat);
     }
   };
+}
+
+/**
+ * Builds the batch's result files from what its chunks stored, with an error line for every request that
+ * never ran, and sets the batch's counts, usage and file ids from them.
+ */
+async function collectResults(
+  catalog: Catalog,
+  metrics: WorkerMetrics,
+  record: BatchRecord,
+  batch: Batch,
+  manifest: Manifest,
+  outcome: BatchOutcome,
+): Promise<void> {
+  const results: ChunkResult[] = [];
+  for (let i = 0; i < manifest.chunks.length; i += PARALLEL_CHUNKS) {
+    const slice = manifest.chunks.slice(i, i + PARALLEL_CHUNKS);
+    results.push(...(await Promise.all(slice.map((c) => collectChunk(catalog, record, manifest, c, outcome)))));
+  }
+  const usage = emptyUsage();
+  let completed = 0;
+  let failed = 0;
+  for (const r of results) {
+    completed += r.completed;
+    failed += r.failed;
+    addUsage(usage, r.usage);
+    metrics.requests.inc({ outcome: 'not_run' }, r.notRun);
+  }
+  if (completed + failed !== manifest.total) {
+    throw corruptState(`${batch.id}: ${completed} + ${failed} result lines for ${manifest.total} requests`);
+  }
+  batch.request_counts = { total: manifest.total, completed, failed };
+  batch.usage = usage;
+  const now = Math.floor(Date.now() / 1000);
+  const lifetime = record.outputExpiresAfterSeconds ?? DEFAULT_OUTPUT_LIFETIME_SECONDS;
+  const write = (kind: 'output' | 'error', parts: string[]) =>
+    writeResultFile(catalog, record, kind, parts, now, lifetime);
+  batch.output_file_id = await write(
+    'output',
+    results.flatMap((r) => r.outputKeys),
+  );
+  batch.error_file_id = await write(
+    'error',
+    results.flatMap((r) => r.errorKeys),
+  );
 }
 
 /** Sums a chunk's stored segments, and writes error lines for its lines that never ran. */

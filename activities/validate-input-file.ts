@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { BatchError, BatchExecutionOptions, BatchRecord } from '../common/batch';
+import type { BatchEndpoint, BatchError, BatchExecutionOptions, BatchRecord } from '../common/batch';
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
 import { keys, ObjectNotFoundError } from '../storage';
@@ -50,13 +50,6 @@ export function createValidateInputFile({ catalog, logger }: { catalog: Catalog;
       );
     }
 
-    const ctx = Context.current();
-    const errors: BatchError[] = [];
-    const seen = new Set<string>();
-    const starts: number[] = [];
-    let model: string | null = null;
-    let lineNo = 0;
-    let totalBytes = 0;
     let stream;
     try {
       stream = await catalog.store.createReadStream(keys.fileContent(batch.input_file_id));
@@ -66,59 +59,16 @@ export function createValidateInputFile({ catalog, logger }: { catalog: Catalog;
       }
       throw err;
     }
+    const checker = new LineChecker(batch.endpoint, options, Context.current());
     try {
-      const maxLineBytes = options.maxLineBytes ?? Infinity;
-      /** Checks one line; true when validation should stop here. */
-      const check = (raw: RawLine): boolean => {
-        lineNo++;
-        totalBytes = raw.end;
-        if (lineNo % 5000 === 0) ctx.heartbeat({ line: lineNo });
-        if (raw.tooLong === true) {
-          starts.push(raw.start);
-          errors.push({
-            code: 'line_too_long',
-            message: `This line is longer than ${maxLineBytes} bytes, the most a request line may hold.`,
-            param: null,
-            line: lineNo,
-          });
-          return errors.length >= MAX_REPORTED_ERRORS;
-        }
-        if (isBlank(raw.bytes)) return false;
-        if (starts.length >= options.maxRequests) {
-          errors.push({
-            code: 'too_many_tasks',
-            message: `The input file has more than ${options.maxRequests} requests; a batch may hold at most ${options.maxRequests}.`,
-            param: null,
-            line: lineNo,
-          });
-          return true;
-        }
-        starts.push(raw.start);
-        const checked = checkRequestLine(raw.bytes.toString('utf8'), batch.endpoint);
-        if (!checked.ok) {
-          errors.push({ ...checked.error, line: lineNo });
-        } else if (seen.has(checked.line.custom_id)) {
-          errors.push({
-            code: 'duplicate_custom_id',
-            message: `The custom_id '${checked.line.custom_id}' is a duplicate of the custom_id of an earlier request.`,
-            param: 'custom_id',
-            line: lineNo,
-          });
-        } else {
-          seen.add(checked.line.custom_id);
-          model ??= checked.line.body.model;
-        }
-        return errors.length >= MAX_REPORTED_ERRORS;
-      };
       // Lines come a stream piece at a time: one promise per piece, not per line.
-      let stop = false;
-      for await (const lines of readLineBatches(stream, 0, maxLineBytes)) {
-        for (const raw of lines) if ((stop = check(raw))) break;
-        if (stop) break;
+      for await (const lines of readLineBatches(stream, 0, options.maxLineBytes ?? Infinity)) {
+        if (!checker.checkAll(lines)) break;
       }
     } finally {
       stream.destroy();
     }
+    const { errors, starts, totalBytes, model } = checker;
     const log = logger.child({ batch_id: batch.id });
     if (errors.length > 0) {
       log.info({ errors: errors.length, first_error: errors[0].code, line: errors[0].line }, 'input file invalid');
@@ -142,4 +92,67 @@ export function createValidateInputFile({ catalog, logger }: { catalog: Catalog;
 
 function invalid(code: string, message: string, param: string | null): ValidateInputFileOutput {
   return { ok: false, errors: [{ code, message, param, line: null }] };
+}
+
+/** Checks an input file's lines one by one, and keeps what validation reports and what chunking needs. */
+class LineChecker {
+  readonly errors: BatchError[] = [];
+  /** Byte offset of each request line (blank lines are not requests). */
+  readonly starts: number[] = [];
+  totalBytes = 0;
+  /** The model of the first valid request line. */
+  model: string | null = null;
+  private readonly seen = new Set<string>();
+  private lineNo = 0;
+
+  constructor(
+    private readonly endpoint: BatchEndpoint,
+    private readonly options: BatchExecutionOptions,
+    private readonly ctx: Context,
+  ) {}
+
+  /** Checks a piece of lines; false once validation should stop (too many problems, or lines). */
+  checkAll(lines: RawLine[]): boolean {
+    for (const raw of lines) if (!this.check(raw)) return false;
+    return true;
+  }
+
+  private check(raw: RawLine): boolean {
+    const { errors, options } = this;
+    this.lineNo++;
+    this.totalBytes = raw.end;
+    if (this.lineNo % 5000 === 0) this.ctx.heartbeat({ line: this.lineNo });
+    if (raw.tooLong === true) {
+      this.starts.push(raw.start);
+      const limit = options.maxLineBytes ?? Infinity;
+      this.report('line_too_long', `This line is longer than ${limit} bytes, the most a request line may hold.`);
+      return errors.length < MAX_REPORTED_ERRORS;
+    }
+    if (isBlank(raw.bytes)) return true;
+    if (this.starts.length >= options.maxRequests) {
+      const max = options.maxRequests;
+      this.report('too_many_tasks', `The input file has more than ${max} requests; a batch may hold at most ${max}.`);
+      return false;
+    }
+    this.starts.push(raw.start);
+    const checked = checkRequestLine(raw.bytes.toString('utf8'), this.endpoint);
+    if (!checked.ok) {
+      errors.push({ ...checked.error, line: this.lineNo });
+    } else if (this.seen.has(checked.line.custom_id)) {
+      const id = checked.line.custom_id;
+      this.report(
+        'duplicate_custom_id',
+        `The custom_id '${id}' is a duplicate of the custom_id of an earlier request.`,
+        'custom_id',
+      );
+    } else {
+      this.seen.add(checked.line.custom_id);
+      this.model ??= checked.line.body.model;
+    }
+    return errors.length < MAX_REPORTED_ERRORS;
+  }
+
+  private report(code: string, message: string, param: string | null = null): void {
+    this.errors.push({ code, message, param, line: this.lineNo });
+  }
 }

@@ -1,5 +1,7 @@
 /**
- * The closed set of `ApplicationFailure.type` strings our activities throw and the workflow reads.
+ * The closed set of `ApplicationFailure.type` strings our activities throw: what operators see on a failed
+ * activity in the Web UI and in `temporal workflow show`. Those thrown non-retryable end the batch as
+ * `failed` with the failure's message; the workflow does not branch on the type.
  */
 export const FailureType = {
   /** The input file, or a part object the batch depends on, is gone from storage. */

@@ -104,22 +104,6 @@ function setVariables(env: Record<string, string | undefined>): Record<string, s
 /** The nested configuration the processes use, from the parsed variables. */
 function toConfig(e: Env, role: Role, routes: Record<string, UpstreamTarget>, apiKeys: string[] | null) {
   const dataDir = path.resolve(e.DATA_DIR);
-  const storage =
-    e.STORAGE_BACKEND === 'gcs'
-      ? {
-          kind: 'gcs' as const,
-          bucket: e.GCS_BUCKET as string,
-          prefix: e.GCS_PREFIX,
-          emulatorHost: e.STORAGE_EMULATOR_HOST ?? null,
-        }
-      : { kind: 'local' as const, dir: path.join(dataDir, 'objects') };
-  const defaultUpstream: UpstreamTarget | null = e.UPSTREAM_BASE_URL
-    ? {
-        baseUrl: e.UPSTREAM_BASE_URL.replace(/\/+$/, ''),
-        apiKey: e.UPSTREAM_API_KEY ?? null,
-        maxConcurrency: e.UPSTREAM_MAX_CONCURRENCY,
-      }
-    : null;
   return {
     role,
     api: {
@@ -142,15 +126,8 @@ function toConfig(e: Env, role: Role, routes: Record<string, UpstreamTarget>, ap
         dbFile: path.join(dataDir, 'temporal.db'),
       },
     },
-    storage: storage as
-      { kind: 'local'; dir: string } | { kind: 'gcs'; bucket: string; prefix: string; emulatorHost: string | null },
-    upstream: {
-      default: defaultUpstream,
-      routes: routes as Readonly<Record<string, UpstreamTarget>>,
-      timeoutMs: e.UPSTREAM_TIMEOUT_SECONDS * 1000,
-      maxResponseBytes: e.UPSTREAM_MAX_RESPONSE_BYTES,
-      maxAttempts: e.UPSTREAM_MAX_ATTEMPTS,
-    },
+    storage: storageConfig(e, dataDir),
+    upstream: upstreamConfig(e, routes),
     batch: {
       maxRequests: e.BATCH_MAX_REQUESTS,
       maxLineBytes: e.BATCH_MAX_LINE_BYTES,
@@ -169,6 +146,37 @@ function toConfig(e: Env, role: Role, routes: Record<string, UpstreamTarget>, ap
     },
     logLevel: e.LOG_LEVEL as string,
     webhook: { secret: e.WEBHOOK_SECRET ?? null, allowInsecure: e.WEBHOOK_ALLOW_INSECURE },
+  };
+}
+
+function storageConfig(
+  e: Env,
+  dataDir: string,
+): { kind: 'local'; dir: string } | { kind: 'gcs'; bucket: string; prefix: string; emulatorHost: string | null } {
+  return e.STORAGE_BACKEND === 'gcs'
+    ? {
+        kind: 'gcs',
+        bucket: e.GCS_BUCKET as string,
+        prefix: e.GCS_PREFIX,
+        emulatorHost: e.STORAGE_EMULATOR_HOST ?? null,
+      }
+    : { kind: 'local', dir: path.join(dataDir, 'objects') };
+}
+
+function upstreamConfig(e: Env, routes: Record<string, UpstreamTarget>) {
+  const defaultUpstream: UpstreamTarget | null = e.UPSTREAM_BASE_URL
+    ? {
+        baseUrl: e.UPSTREAM_BASE_URL.replace(/\/+$/, ''),
+        apiKey: e.UPSTREAM_API_KEY ?? null,
+        maxConcurrency: e.UPSTREAM_MAX_CONCURRENCY,
+      }
+    : null;
+  return {
+    default: defaultUpstream,
+    routes: routes as Readonly<Record<string, UpstreamTarget>>,
+    timeoutMs: e.UPSTREAM_TIMEOUT_SECONDS * 1000,
+    maxResponseBytes: e.UPSTREAM_MAX_RESPONSE_BYTES,
+    maxAttempts: e.UPSTREAM_MAX_ATTEMPTS,
   };
 }
 

@@ -1,12 +1,26 @@
-import { randomBytes } from 'node:crypto';
 import { Agent } from 'undici';
 import type { UpstreamTarget } from '../config';
 import { Aimd } from './aimd';
 import { FairLimiter } from './fair-limiter';
-import type { Release } from './fair-limiter';
 import { post, ResponseTooLargeError } from './http-post';
+import {
+  backoff,
+  classifyError,
+  headerValue,
+  newRequestId,
+  OVERLOAD_STATUS,
+  parseRetryAfter,
+  RETRYABLE_STATUS,
+} from './retry-policy';
+import { Sender } from './sender';
+import type { SenderOptions, Slot } from './sender';
 import type { Stopper } from './stopper';
 import { sleepUnlessStopped } from './stopper';
+import type { UpstreamObserver, UpstreamRequest, UpstreamResult } from './types';
+
+export type { UpstreamObserver, UpstreamRequest, UpstreamResult } from './types';
+export type { Sender, SenderOptions } from './sender';
+export { parseRetryAfter } from './retry-policy';
 
 /** The upstream part of the configuration this client needs. */
 export interface UpstreamClientConfig {
@@ -18,77 +32,6 @@ export interface UpstreamClientConfig {
   maxResponseBytes: number;
   maxAttempts: number;
 }
-
-export interface UpstreamRequest {
-  /** The line's `body.model`, which picks the route. */
-  model: string;
-  /** The line's url, e.g. `/v1/chat/completions`; `/v1` is replaced by the upstream base URL. */
-  url: string;
-  /** The JSON text of the line's `body`. */
-  body: string;
-  /** Who is waiting (the batch id): slots are shared fairly between keys. */
-  fairnessKey: string;
-  /** Among requests of one key, lower goes first (the chunk index). */
-  priority?: number;
-  /** No attempt starts, and no backoff waits, past this time (epoch ms). */
-  deadlineMs: number;
-  /** Stops the request (cancel, deadline, shutdown): the result is then `aborted`. */
-  stopper: Stopper;
-}
-
-/** What became of one request after all its attempts. */
-export type UpstreamResult =
-  /** An HTTP answer: 2xx is a success; anything else is final for this request (error-file line). */
-  | { kind: 'response'; status: number; requestId: string; bodyText: string }
-  /** No HTTP answer: timeouts and broken connections, after retries. */
-  | { kind: 'failure'; code: string; message: string }
-  /** The upstream refused connections on every attempt: the whole chunk should back off and resume later. */
-  | { kind: 'unreachable'; message: string }
-  /** Stopped by the caller before an answer arrived: the request did not run. */
-  | { kind: 'aborted' };
-
-/**
- * A slot of one upstream's concurrency, held across requests by one {@link Sender}. Releasing an empty slot
- * is harmless.
- */
-class Slot {
-  private route: Route | null = null;
-  private releaseFn: Release | null = null;
-
-  get held(): boolean {
-    return this.releaseFn !== null;
-  }
-
-  release(): void {
-    this.take(this.route)?.();
-  }
-
-  /** The slot's release if it is held for `route`; the slot is then empty. */
-  take(route: Route | null): Release | null {
-    if (this.route !== route) return null;
-    const release = this.releaseFn;
-    this.route = null;
-    this.releaseFn = null;
-    return release;
-  }
-
-  fill(route: Route, release: Release): void {
-    this.release();
-    this.route = route;
-    this.releaseFn = release;
-  }
-
-  routeHeld(): Route | null {
-    return this.route;
-  }
-}
-
-const RETRYABLE_STATUS = new Set([408, 409, 429]);
-/** Answers that mean "too much load": the route's concurrency backs off. */
-const OVERLOAD_STATUS = new Set([429, 503]);
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
 
 interface Route {
   target: UpstreamTarget;
@@ -107,75 +50,6 @@ interface Route {
  * are retried with exponential backoff and jitter, honouring `Retry-After`, while the deadline allows;
  * other answers are returned as they are.
  */
-/** Told about every attempt's outcome: the upstream, the HTTP status (or 'error'), the seconds it took. */
-export type UpstreamObserver = (baseUrl: string, status: number | 'error', seconds: number) => void;
-
-/** Who sends through a {@link Sender}, fixed for its life. */
-export interface SenderOptions {
-  /** The batch id: slots are shared fairly between keys. */
-  fairnessKey: string;
-  /** Among requests of one key, lower goes first (the chunk index). */
-  priority: number;
-  /** No attempt starts, and no backoff waits, past this time (epoch ms). */
-  deadlineMs: number;
-  /** Stops waiting and requests in flight (cancel, deadline, shutdown). */
-  stopper: Stopper;
-}
-
-/**
- * One sending loop's handle on the upstream. The loop asks for a slot before it reads its next line
- * ({@link Sender.tryReady}, else {@link Sender.waitReady}), so a request waiting its turn is a place in a
- * queue, not a line read, parsed and held in memory; then it sends. The slot stays with the sender for the
- * next line while nobody more deserving waits: a slot kept costs nothing, one released and taken again
- * costs a queue entry and a promise per request.
- */
-export class Sender {
-  private readonly slot = new Slot();
-
-  constructor(
-    private readonly options: SenderOptions,
-    private readonly routeFor: (model: string | null) => Route | null,
-    private readonly sendOn: (req: UpstreamRequest, slot: Slot) => Promise<UpstreamResult>,
-  ) {}
-
-  /** Holds a slot for a request to `model`'s upstream now (kept, or free and nobody waiting); no promise. */
-  tryReady(model: string | null): boolean {
-    const { slot, options } = this;
-    const held = slot.routeHeld();
-    if (held !== null && !held.limiter.mayKeep(options.fairnessKey, options.priority)) slot.release();
-    if (slot.held) return true;
-    const route = this.routeFor(model);
-    const release = route?.limiter.tryAcquire() ?? null;
-    if (release === null) return false;
-    slot.fill(route as Route, release);
-    return true;
-  }
-
-  /** Waits for a slot of `model`'s upstream in the fair order of {@link FairLimiter}; false when stopped first. */
-  async waitReady(model: string | null): Promise<boolean> {
-    const route = this.routeFor(model);
-    if (route === null) return false;
-    const { fairnessKey, stopper, priority } = this.options;
-    try {
-      this.slot.fill(route, await route.limiter.acquire(fairnessKey, stopper, priority));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Sends one request with its retries, its first attempt on the slot held. */
-  send(model: string, url: string, body: string): Promise<UpstreamResult> {
-    const { fairnessKey, priority, deadlineMs, stopper } = this.options;
-    return this.sendOn({ model, url, body, fairnessKey, priority, deadlineMs, stopper }, this.slot);
-  }
-
-  /** Gives the slot back; the sender may be used again, or dropped. */
-  close(): void {
-    this.slot.release();
-  }
-}
-
 export class UpstreamClient {
   private readonly defaultRoute: Route | null;
   private readonly routes = new Map<string, Route>();
@@ -341,53 +215,4 @@ function makeRoute(target: UpstreamTarget): Route {
     limiter,
     aimd: new Aimd(target.maxConcurrency, (limit) => limiter.setLimit(limit)),
   };
-}
-
-function classifyError(err: unknown): UpstreamResult {
-  if (err instanceof ResponseTooLargeError) {
-    return {
-      kind: 'failure',
-      code: 'response_too_large',
-      message: `The model's answer was larger than ${err.limit} bytes (UPSTREAM_MAX_RESPONSE_BYTES).`,
-    };
-  }
-  const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code;
-  if (code !== undefined && UNREACHABLE_CODES.has(code)) {
-    return { kind: 'unreachable', message: `The upstream refused the connection (${code}).` };
-  }
-  if (e.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-    return { kind: 'failure', code: 'request_timeout', message: 'The underlying call to the model timed out.' };
-  }
-  return {
-    kind: 'failure',
-    code: 'upstream_error',
-    message: `The connection to the model failed: ${code ?? e.message ?? 'unknown error'}.`,
-  };
-}
-
-/** Exponential backoff with jitter: attempt 1 waits 250–500 ms, doubling up to 15–30 s. */
-function backoff(attempt: number): number {
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
-/** `retry-after-ms`, or `retry-after` in seconds or as an HTTP date; null when absent or unreadable. */
-export function parseRetryAfter(headers: Record<string, string | string[] | undefined>): number | null {
-  const ms = Number(headerValue(headers['retry-after-ms']));
-  if (Number.isFinite(ms) && ms >= 0) return ms;
-  const value = headerValue(headers['retry-after']);
-  if (value === undefined) return null;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function newRequestId(): string {
-  return `req_${randomBytes(12).toString('hex')}`;
 }
