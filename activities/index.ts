@@ -11,22 +11,25 @@ import { createExecuteChunk } from './execute-chunk';
 import { createFinalizeBatch } from './finalize-batch';
 import { ManifestCache } from './batch-parts';
 import type { UpstreamClient } from '../upstream/client';
+import type { ModelCatalog } from '../upstream/models';
 import type { WebhookConfig } from '../webhooks';
 import { createValidateInputFile } from './validate-input-file';
 
 export interface ActivityDeps {
   catalog: Catalog;
   upstream: UpstreamClient;
+  /** Which models the upstreams serve, for validation. */
+  models: Pick<ModelCatalog, 'serves'>;
   webhook: WebhookConfig;
   logger: Logger;
   metrics: WorkerMetrics;
 }
 
 /** The activities of the batch workflow, bound to their dependencies. */
-export function createActivities({ catalog, upstream, webhook, logger, metrics }: ActivityDeps) {
+export function createActivities({ catalog, upstream, models, webhook, logger, metrics }: ActivityDeps) {
   const manifests = new ManifestCache(catalog.store);
   return {
-    validateInputFile: createValidateInputFile({ catalog, logger }),
+    validateInputFile: createValidateInputFile({ catalog, models, logger }),
     executeChunk: createExecuteChunk({ store: catalog.store, upstream, manifests, logger, metrics }),
     finalizeBatch: createFinalizeBatch({ catalog, logger, metrics }),
     deliverWebhook: createDeliverWebhook({ ...webhook, logger }),

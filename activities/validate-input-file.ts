@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { BatchEndpoint, BatchError, BatchExecutionOptions, BatchRecord } from '../common/batch';
 import type { Catalog } from '../storage';
 import type { Logger } from '../telemetry/logger';
+import type { ModelCatalog } from '../upstream/models';
 import { keys, ObjectNotFoundError } from '../storage';
 import { isBlank, readLineBatches } from './jsonl/line-reader';
 import type { RawLine } from './jsonl/line-reader';
@@ -27,7 +28,15 @@ export type ValidateInputFileOutput =
  * manifest. Bad input is a result (`ok: false` with `errors.data` entries), not a failure, so it is never
  * retried; only storage trouble throws.
  */
-export function createValidateInputFile({ catalog, logger }: { catalog: Catalog; logger: Logger }) {
+export function createValidateInputFile({
+  catalog,
+  models,
+  logger,
+}: {
+  catalog: Catalog;
+  models: Pick<ModelCatalog, 'serves'>;
+  logger: Logger;
+}) {
   return async function validateInputFile(input: ValidateInputFileInput): Promise<ValidateInputFileOutput> {
     const { record, options } = input;
     const { batch } = record;
@@ -68,7 +77,10 @@ export function createValidateInputFile({ catalog, logger }: { catalog: Catalog;
     } finally {
       stream.destroy();
     }
-    const { errors, starts, totalBytes, model } = checker;
+    const { starts, totalBytes, model } = checker;
+    const errors = [...checker.errors, ...(await unservedModels(checker.modelLines, models))]
+      .sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
+      .slice(0, MAX_REPORTED_ERRORS);
     const log = logger.child({ batch_id: batch.id });
     if (errors.length > 0) {
       log.info({ errors: errors.length, first_error: errors[0].code, line: errors[0].line }, 'input file invalid');
@@ -102,6 +114,8 @@ class LineChecker {
   totalBytes = 0;
   /** The model of the first valid request line. */
   model: string | null = null;
+  /** The lines that name each model (at most as many as are reported), to check against the upstreams. */
+  readonly modelLines = new Map<string, number[]>();
   private readonly seen = new Set<string>();
   private lineNo = 0;
 
@@ -147,7 +161,11 @@ class LineChecker {
       );
     } else {
       this.seen.add(checked.line.custom_id);
-      this.model ??= checked.line.body.model;
+      const { model } = checked.line.body;
+      this.model ??= model;
+      const lines = this.modelLines.get(model) ?? [];
+      if (lines.length < MAX_REPORTED_ERRORS) lines.push(this.lineNo);
+      this.modelLines.set(model, lines);
     }
     return errors.length < MAX_REPORTED_ERRORS;
   }
@@ -155,4 +173,27 @@ class LineChecker {
   private report(code: string, message: string, param: string | null = null): void {
     this.errors.push({ code, message, param, line: this.lineNo });
   }
+}
+
+/**
+ * A `model_not_found` error for every line whose model no upstream serves, as OpenAI reports it; a model
+ * whose upstream has no readable model list is never refused.
+ */
+async function unservedModels(
+  modelLines: Map<string, number[]>,
+  models: Pick<ModelCatalog, 'serves'>,
+): Promise<BatchError[]> {
+  const errors: BatchError[] = [];
+  for (const [model, lines] of modelLines) {
+    if ((await models.serves(model)) !== 'not_served') continue;
+    for (const line of lines) {
+      errors.push({
+        code: 'model_not_found',
+        message: `The provided model '${model}' is not supported by the Batch API.`,
+        param: 'body.model',
+        line,
+      });
+    }
+  }
+  return errors;
 }

@@ -13,12 +13,16 @@ import { createFileService } from './file-service';
 import { batchesRouter } from './routes/batches';
 import { filesRouter } from './routes/files';
 import type { BatchGateway } from './temporal-gateway';
+import { modelsRouter } from './routes/models';
+import type { ModelCatalog } from '../upstream/models';
 
 export interface AppDeps {
   catalog: Catalog;
   gateway: BatchGateway;
   config: Pick<ApiConfig, 'api' | 'batch' | 'webhook'>;
   logger: Logger;
+  /** The models the upstreams serve, for `GET /v1/models`. */
+  models: Pick<ModelCatalog, 'list'>;
   /** Served at `GET /metrics`, with the API's own counters in it. */
   metrics: { registry: Registry; api: ApiMetrics };
 }
@@ -28,7 +32,7 @@ export interface AppDeps {
  * `/healthz` and `/metrics`. Every response carries `x-request-id`; every request is logged once, with
  * its id, route, status and duration (never a body or a key).
  */
-export function createApp({ catalog, gateway, config, logger, metrics }: AppDeps): express.Express {
+export function createApp({ catalog, gateway, config, logger, models, metrics }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   // Batches are polled: a 304 would hide a status change from clients that cache.
@@ -85,6 +89,7 @@ export function createApp({ catalog, gateway, config, logger, metrics }: AppDeps
   app.use('/v1', createAuth(config.api.apiKeys));
   app.use(filesRouter(files));
   app.use(batchesRouter(batches, batchCreateRateLimit(config.api.createRateLimitPerHour)));
+  app.use(modelsRouter(models));
 
   app.use((req) => {
     throw new NotFoundError(`Invalid URL (${req.method} ${req.path})`);

@@ -9,6 +9,7 @@ import { createApiMetrics } from '../telemetry/metrics';
 import type { Registry } from '../telemetry/metrics';
 import { createApp } from './app';
 import { connectTemporal } from './temporal-gateway';
+import { ModelCatalog } from '../upstream/models';
 
 export interface RunningApi {
   /** e.g. `http://localhost:8000`; the OpenAI base URL is this plus `/v1`. */
@@ -41,7 +42,8 @@ export async function startApiServer(
     registry,
     api: createApiMetrics(registry, gateway.searchAttributes ? () => gateway.countByStatus() : undefined),
   };
-  const app = createApp({ catalog: new Catalog(store), gateway, config, logger, metrics });
+  const models = new ModelCatalog(config.upstream);
+  const app = createApp({ catalog: new Catalog(store), gateway, config, logger, models, metrics });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.api.port, () => resolve(s));
     s.once('error', reject);

@@ -28,6 +28,8 @@ export type StorageConfig = Config['storage'];
 /** What the API process reads. */
 export type ApiConfig = Pick<Config, 'role' | 'api' | 'dataDir' | 'temporal' | 'storage' | 'batch' | 'logLevel'> & {
   webhook: Pick<Config['webhook'], 'allowInsecure'>;
+  /** Where the models the API lists are served. */
+  upstream: Pick<Config['upstream'], 'default' | 'routes'>;
 };
 /** What a worker process reads. */
 export type WorkerConfig = Pick<

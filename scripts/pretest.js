@@ -2,9 +2,11 @@
 'use strict';
 /**
  * `npm test`'s first step (npm runs `pretest` before `test`): installs what the suites need on a fresh
- * clone — the npm packages, the Temporal CLI, fake-gcs-server, and the Python `openai` client's venv — or
+ * clone — the npm packages, the Temporal CLI, fake-gcs-server, the Python `openai` client's venv and the
+ * embedded model's weights (once, into `.cache/models`) — or
  * says in one line per tool what it could not install and why.
  */
+const { ensureModelWeights } = require('./model-weights');
 const setup = require('./setup');
 
 const steps = [
@@ -12,6 +14,7 @@ const steps = [
   ['the Temporal CLI', () => setup.ensureTemporalCli()],
   ['fake-gcs-server', () => setup.ensureFakeGcs()],
   ['the Python openai client', () => setup.ensurePythonTestVenv()],
+  ["the embedded model's weights", () => ensureModelWeights()],
 ];
 let failed = false;
 for (const [what, step] of steps) {

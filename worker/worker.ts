@@ -6,6 +6,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { LogLevel } from '@temporalio/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, UpstreamClient } from '../activities';
+import { ModelCatalog } from '../upstream/models';
 import type { WorkerConfig } from '../config';
 import { Catalog, createFileStore, keepStoreTidy } from '../storage';
 import type { Logger } from '../telemetry/logger';
@@ -58,6 +59,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     activities: createActivities({
       catalog: new Catalog(store),
       upstream,
+      models: new ModelCatalog(config.upstream),
       webhook: config.webhook,
       logger: options.logger,
       metrics,

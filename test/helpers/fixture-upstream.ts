@@ -70,7 +70,10 @@ export interface FixtureUpstreamOptions {
   serviceMs?: number;
   /** The POST endpoints it serves (default all five); the others answer 404, as a server without the route. */
   endpoints?: readonly FixtureEndpoint[];
-  /** Model ids `GET /v1/models` lists (default `['fixture-model']`); null: `/v1/models` answers 404. */
+  /**
+   * Model ids `GET /v1/models` lists; null (the default): `/v1/models` answers 404, as a server without a
+   * model list, so that validation refuses no model for it.
+   */
   models?: readonly string[] | null;
   /** Length of embedding vectors when a request names no `dimensions` (default 8). */
   embeddingDimensions?: number;
@@ -108,7 +111,6 @@ export interface FixtureUpstream {
   close(): Promise<void>;
 }
 
-const DEFAULT_MODELS = ['fixture-model'];
 /** A fixed `created` for the listed models, so answers are the same on every run. */
 const MODELS_CREATED = 1_700_000_000;
 
@@ -131,7 +133,7 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
     const url = req.url ?? '/';
     const path = url.split('?')[0];
     if (req.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) {
-      return models(res, path, options.models === undefined ? DEFAULT_MODELS : options.models);
+      return models(res, path, options.models ?? null);
     }
     const endpoint = FIXTURE_ENDPOINTS.find((e) => e === path && (options.endpoints ?? FIXTURE_ENDPOINTS).includes(e));
     if (req.method !== 'POST' || endpoint === undefined) {

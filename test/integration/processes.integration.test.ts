@@ -84,7 +84,7 @@ describe('npm start', () => {
   });
 
   it('says in one line what is wrong with the configuration', async () => {
-    const bad = launch('standalone', { DATA_DIR: dataDir, PORT: 'eighty' });
+    const bad = launch('standalone', { DATA_DIR: dataDir, PORT: 'eighty', EMBEDDED_MODEL: 'off' });
     const code = await new Promise<number | null>((resolve) => bad.child.once('exit', resolve));
     expect(code).toBe(1);
     expect(bad.output()).toMatch(/Invalid configuration:\n {2}- PORT: .*\n {2}- UPSTREAM_BASE_URL: required/);

@@ -19,6 +19,7 @@ import type { ExecuteChunkInput } from '../../../activities';
 import type { BatchOutcome } from '../../../common/batch-lifecycle';
 import { FailureType } from '../../../common/failure-types';
 import { Catalog, keys, newFileId } from '../../../storage';
+import { ModelCatalog } from '../../../upstream/models';
 import { LocalFileStore } from '../../../storage/local-file-store';
 import { createLogger } from '../../../telemetry/logger';
 import { createRegistry, createWorkerMetrics } from '../../../telemetry/metrics';
@@ -105,6 +106,7 @@ describe('executeChunk, stopped and resumed', () => {
     activities = createActivities({
       catalog,
       upstream: client,
+      models: new ModelCatalog({ default: { baseUrl: upstream.baseUrl, apiKey: null, maxConcurrency: 8 }, routes: {} }),
       webhook: { secret: null, allowInsecure: false },
       logger,
       metrics,

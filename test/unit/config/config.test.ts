@@ -111,9 +111,9 @@ describe('loadConfig', () => {
 
 describe('unreadVariables', () => {
   it('names what is set but not read by the process, so that it can say so at start-up', () => {
-    const env = { UPSTREAM_BASE_URL: 'http://u/v1', BATCH_CHUNK_MAX_LINES: '100', LOG_LEVEL: 'info', PORT: '' };
+    const env = { UPSTREAM_MAX_CONCURRENCY: '8', BATCH_CHUNK_MAX_LINES: '100', LOG_LEVEL: 'info', PORT: '' };
     expect(unreadVariables(env, 'worker')).toEqual(['BATCH_CHUNK_MAX_LINES']);
-    expect(unreadVariables(env, 'api')).toEqual(['UPSTREAM_BASE_URL']);
+    expect(unreadVariables(env, 'api')).toEqual(['UPSTREAM_MAX_CONCURRENCY']);
     expect(unreadVariables({ ...env, TEMPORAL_UI_PORT: '9000' }, 'standalone')).toEqual([]);
     expect(unreadVariables({ TEMPORAL_UI_PORT: '9000' }, 'api')).toEqual(['TEMPORAL_UI_PORT']);
   });

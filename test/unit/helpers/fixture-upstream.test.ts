@@ -351,13 +351,17 @@ describe('fixture upstream: endpoints and models options', () => {
     expect(upstream.requests.map((r) => r.endpoint)).toEqual(['/v1/embeddings', '/v1/chat/completions']);
   });
 
-  it('lists fixture-model by default', async () => {
+  it('has no model list by default, as a server without one', async () => {
     await start();
     const api = client();
-    const list = await api.models.list();
+    await expect(api.models.list()).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await upstream.close();
+    await start({ models: ['fixture-model'] });
+    const listed = client();
+    const list = await listed.models.list();
     expect(list.data).toEqual([{ id: 'fixture-model', object: 'model', created: 1_700_000_000, owned_by: 'fixture' }]);
-    expect((await api.models.retrieve('fixture-model')).id).toBe('fixture-model');
-    await expect(api.models.retrieve('other')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
+    expect((await listed.models.retrieve('fixture-model')).id).toBe('fixture-model');
+    await expect(listed.models.retrieve('other')).rejects.toMatchObject({ status: 404, code: 'model_not_found' });
   });
 
   it('lists the models it is given, and has no /v1/models with null', async () => {
