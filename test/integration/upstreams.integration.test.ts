@@ -77,8 +77,8 @@ describe('MODEL_ROUTES', () => {
     );
     const { batch, output } = await runBatch(stack, lines);
     expect(batch.request_counts).toEqual({ total: 200, completed: 200, failed: 0 });
-    expect(special.requestCount).toBe(50);
-    expect(stack.upstream.requestCount).toBe(150);
+    expect(special.requests.length).toBe(50);
+    expect(stack.upstream.requests.length).toBe(150);
     expect(special.maxInFlight).toBeLessThanOrEqual(2);
     expect(stack.upstream.maxInFlight).toBeGreaterThan(2);
     const models = new Map(output.map((l) => [l.custom_id, l.response.body.model]));

@@ -207,7 +207,7 @@ describe('executeChunk, stopped and resumed', () => {
   /** The upstream holds the slow requests and nothing else is on its way: see FAST. */
   const heldAtTheSlowLines = () =>
     until(
-      () => upstream.requestCount === FAST + CONCURRENCY && upstream.inFlight === CONCURRENCY,
+      () => upstream.requests.length === FAST + CONCURRENCY && upstream.inFlight === CONCURRENCY,
       'the slow lines in flight',
     );
 
@@ -220,7 +220,7 @@ describe('executeChunk, stopped and resumed', () => {
 
     await expect(attempt).rejects.toBeInstanceOf(CancelledFailure);
     await until(() => upstream.inFlight === 0, 'the requests in flight aborted');
-    expect(upstream.requestCount).toBe(FAST + CONCURRENCY); // nothing sent after the cancel
+    expect(upstream.requests.length).toBe(FAST + CONCURRENCY); // nothing sent after the cancel
     expect(heartbeats.length).toBeGreaterThan(0);
 
     const { final, output, errors } = await finalize('cancelled');
@@ -249,7 +249,7 @@ describe('executeChunk, stopped and resumed', () => {
       expect(err).not.toBeInstanceOf(CancelledFailure);
       expect(err).toMatchObject({ type: FailureType.WorkerShutdown, nonRetryable: false });
       await until(() => upstream.inFlight === 0, 'the requests in flight aborted');
-      expect(upstream.requestCount).toBe(FAST + CONCURRENCY);
+      expect(upstream.requests.length).toBe(FAST + CONCURRENCY);
     },
   );
 
@@ -264,7 +264,7 @@ describe('executeChunk, stopped and resumed', () => {
     env.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true })); // before its first await ends
 
     await expect(attempt).rejects.toMatchObject({ type: FailureType.WorkerShutdown });
-    expect(upstream.requestCount).toBe(0);
+    expect(upstream.requests.length).toBe(0);
   });
 
   it.each([
@@ -302,7 +302,7 @@ describe('executeChunk, stopped and resumed', () => {
     const output = await run(activityEnv().env, executeChunk, input(Date.now() - 1000));
 
     expect(output).toMatchObject({ completed: 0, failed: 0, ranAll: false });
-    expect(upstream.requestCount).toBe(0);
+    expect(upstream.requests.length).toBe(0);
     const { final, errors } = await finalize('expired');
     expect(final.batch.request_counts).toEqual({ total: LINES, completed: 0, failed: LINES });
     expect(errors.every((l) => l.error?.code === 'batch_expired')).toBe(true);
@@ -316,7 +316,7 @@ describe('executeChunk, stopped and resumed', () => {
     expect(output.ranAll).toBe(false);
     expect(output.completed).toBeLessThanOrEqual(FAST);
     await until(() => upstream.inFlight === 0, 'the requests in flight aborted');
-    expect(upstream.requestCount).toBeLessThanOrEqual(FAST + CONCURRENCY);
+    expect(upstream.requests.length).toBeLessThanOrEqual(FAST + CONCURRENCY);
 
     const { final, output: lines, errors } = await finalize('expired');
     expect(final.batch.request_counts).toEqual({
