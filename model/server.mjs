@@ -12,31 +12,18 @@
  * tokens per request, prompt and completion together). Prints `readyLine()` of model/contract.js on stdout
  * when it listens, and nothing else there; SIGTERM or SIGINT stops it with exit code 0.
  */
-import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { getLlama, LlamaChat, LlamaCompletion, LlamaLogLevel, resolveChatWrapper } from 'node-llama-cpp';
 import { DEFAULT_PORT, MODEL_ID, readyLine } from './contract.js';
-import {
-  chatHistory,
-  completionPrompt,
-  contextLengthExceeded,
-  embeddingRequest,
-  generationOptions,
-  HttpError,
-  readJson,
-  send,
-  sendError,
-} from './openai-requests.mjs';
-import { AbortedError, SlotPool } from './slot-pool.mjs';
+import { loadEngine, newId } from './engine.mjs';
+import { HttpError, readJson, send, sendError } from './openai-requests.mjs';
+import { AbortedError } from './slot-pool.mjs';
 
 const require = createRequire(import.meta.url);
 const { ensureModelWeights, ModelWeightsError } = require('../scripts/model-weights.js');
 
 const HOST = '127.0.0.1';
-const DEFAULT_MAX_TOKENS = 256;
 
 function fail(message) {
   console.error(message);
@@ -94,187 +81,16 @@ if (!weights) {
   }
 }
 
-let llama;
-let model;
-let context;
+let engine;
 try {
-  llama = await getLlama({
-    gpu: false,
-    build: 'never',
-    logLevel: LlamaLogLevel.warn,
-    logger: (level, message) => process.stderr.write(`llama.cpp ${level}: ${message.trimEnd()}\n`),
-  });
-  model = await llama.loadModel({ modelPath: weights });
-  context = await model.createContext({
-    sequences: options.slots,
-    contextSize: Math.min(options.contextSize, model.trainContextSize),
-    threads: options.threads,
-  });
+  engine = await loadEngine(options, weights);
 } catch (err) {
-  await llama?.dispose().catch(() => {});
-  fail(`Could not load the embedded model from ${weights}: ${err.message}`);
+  fail(err.message);
 }
-
-const contextSize = context.contextSize;
-const vocabularySize = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? Infinity;
-const chatWrapper = resolveChatWrapper(model, { type: 'jinjaTemplate' });
-const sequences = new SlotPool(Array.from({ length: options.slots }, () => context.getSequence()));
-const embeddingSlot = new SlotPool(['embedding']);
-let embeddingContext;
-const modelCreated = Math.floor(statSync(weights).mtimeMs / 1000);
-
-async function withSequence(signal, generate) {
-  const sequence = await sequences.acquire(signal);
-  try {
-    const before = sequence.tokenMeter.getState();
-    const result = await generate(sequence);
-    // The meter counts every token whose logits were computed as output: the prompt's last token plus each
-    // generated token fed back, i.e. as many as were generated (including the end-of-generation token).
-    return { ...result, completionTokens: sequence.tokenMeter.diff(before).usedOutputTokens };
-  } finally {
-    await sequence.clearHistory().catch((err) => console.error('Embedded model: could not clear a sequence:', err));
-    sequences.release(sequence);
-  }
-}
-
-function finishReason(stopReason) {
-  if (stopReason === 'abort') throw new AbortedError();
-  return stopReason === 'maxTokens' ? 'length' : 'stop';
-}
-
-/**
- * The completion budget: what was asked (or the default), within what the context leaves after the prompt.
- * Throws a 400 when the prompt leaves no room at all.
- */
-function budget(maxTokens, promptTokens, param) {
-  if (promptTokens >= contextSize - 1) throw contextLengthExceeded(param, promptTokens, contextSize, param);
-  return Math.min(maxTokens ?? DEFAULT_MAX_TOKENS, contextSize - promptTokens - 1);
-}
-
-function usage(promptTokens, completionTokens) {
-  return {
-    prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    total_tokens: promptTokens + completionTokens,
-  };
-}
-
-const newId = (prefix) => `${prefix}${randomBytes(12).toString('hex')}`;
-const now = () => Math.floor(Date.now() / 1000);
-
-async function createChatCompletion(body, signal) {
-  const generation = generationOptions(body);
-  const history = chatHistory(body);
-  const promptTokens = chatWrapper
-    .generateContextState({ chatHistory: history })
-    .contextText.tokenize(model.tokenizer).length;
-  const maxTokens = budget(generation.maxTokens, promptTokens, 'messages');
-  const result = await withSequence(signal, async (contextSequence) => {
-    const chat = new LlamaChat({ contextSequence, chatWrapper, autoDisposeSequence: false });
-    try {
-      return await chat.generateResponse(history, {
-        ...generation,
-        maxTokens,
-        signal,
-        stopOnAbortSignal: false,
-      });
-    } finally {
-      chat.dispose({ disposeSequence: false });
-    }
-  });
-  return {
-    id: newId('chatcmpl-'),
-    object: 'chat.completion',
-    created: now(),
-    model: MODEL_ID,
-    choices: [
-      {
-        index: 0,
-        message: { role: 'assistant', content: result.response, refusal: null },
-        logprobs: null,
-        finish_reason: finishReason(result.metadata.stopReason),
-      },
-    ],
-    usage: usage(promptTokens, result.completionTokens),
-  };
-}
-
-async function createCompletion(body, signal) {
-  const generation = generationOptions(body);
-  const prompt = completionPrompt(body);
-  const promptTokens = model.tokenize(prompt).length + (model.tokens.shouldPrependBosToken ? 1 : 0);
-  const maxTokens = budget(generation.maxTokens, promptTokens, 'prompt');
-  const result = await withSequence(signal, async (contextSequence) => {
-    const completion = new LlamaCompletion({ contextSequence, autoDisposeSequence: false });
-    try {
-      return await completion.generateCompletionWithMeta(prompt, {
-        ...generation,
-        maxTokens,
-        signal,
-        stopOnAbortSignal: false,
-      });
-    } finally {
-      completion.dispose({ disposeSequence: false });
-    }
-  });
-  return {
-    id: newId('cmpl-'),
-    object: 'text_completion',
-    created: now(),
-    model: MODEL_ID,
-    choices: [
-      {
-        index: 0,
-        text: body.echo === true ? prompt + result.response : result.response,
-        logprobs: null,
-        finish_reason: finishReason(result.metadata.stopReason),
-      },
-    ],
-    usage: usage(promptTokens, result.completionTokens),
-  };
-}
-
-async function createEmbedding(body, signal) {
-  const { inputs, encodingFormat } = embeddingRequest(body, { dimensions: model.embeddingVectorSize, vocabularySize });
-  await embeddingSlot.acquire(signal);
-  try {
-    // Created on first use: it costs memory that servers used only for text generation do not need.
-    embeddingContext ??= await model.createEmbeddingContext({
-      contextSize: contextSize,
-      batchSize: contextSize,
-      threads: options.threads,
-    });
-    const lengths = inputs.map((input, index) => {
-      const tokens = embeddingContext.calculateInputLength(input);
-      if (tokens >= contextSize) throw contextLengthExceeded(`input[${index}]`, tokens, contextSize, 'input');
-      return tokens;
-    });
-    const data = [];
-    for (const [index, input] of inputs.entries()) {
-      if (signal.aborted) throw new AbortedError();
-      const { vector } = await embeddingContext.getEmbeddingFor(input);
-      // OpenAI's embeddings have length 1, so that a dot product is the cosine similarity.
-      const norm = Math.hypot(...vector) || 1;
-      const unit = Float32Array.from(vector, (x) => x / norm);
-      const embedding = encodingFormat === 'base64' ? Buffer.from(unit.buffer).toString('base64') : Array.from(unit);
-      data.push({ object: 'embedding', index, embedding });
-    }
-    const promptTokens = lengths.reduce((sum, n) => sum + n, 0);
-    return {
-      object: 'list',
-      data,
-      model: MODEL_ID,
-      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
-    };
-  } finally {
-    embeddingSlot.release('embedding');
-  }
-}
+const { modelObject, createChatCompletion, createCompletion, createEmbedding } = engine;
 
 // ---------------------------------------------------------------------------------------------------------
 // HTTP.
-
-const modelObject = () => ({ id: MODEL_ID, object: 'model', created: modelCreated, owned_by: 'HuggingFaceTB' });
 
 /** Exact paths and their handlers; a handler returns the JSON body of a 200. */
 const routes = new Map([
@@ -343,7 +159,7 @@ const server = http.createServer((req, res) => {
 });
 
 server.once('error', async (err) => {
-  await llama.dispose().catch(() => {});
+  await engine.dispose().catch(() => {});
   fail(
     err.code === 'EADDRINUSE'
       ? `Could not start the embedded model: ${HOST}:${options.port} is in use; set EMBEDDED_MODEL_PORT to a free port.`
@@ -365,7 +181,7 @@ async function stop() {
   // Closing the connections aborts what they were waiting for (see handle()), so the model is idle when disposed.
   server.closeAllConnections();
   await Promise.allSettled([closed, ...inFlight]);
-  await llama.dispose();
+  await engine.dispose();
   process.exit(0);
 }
 process.on('SIGTERM', stop);
