@@ -1,4 +1,5 @@
 import type { Context } from '@temporalio/activity';
+import type { ExecuteChunkInput } from './execute-chunk';
 import type { FileStore } from '../storage';
 import { batchRequestIds } from '../storage';
 import type { Logger } from '../telemetry/logger';
@@ -25,12 +26,10 @@ export interface ChunkDeps {
 }
 
 /** What a chunk activity is asked to do (the activity's input). */
-export interface ChunkTask {
-  batchId: string;
-  inputFileId: string;
-  chunkIndex: number;
-  deadlineMs: number;
-}
+export type ChunkTask = Pick<
+  ExecuteChunkInput,
+  'batchId' | 'inputFileId' | 'chunkIndex' | 'deadlineMs' | 'tenant' | 'tenantWeight' | 'deadlineClasses'
+>;
 
 /** Why an attempt stopped before every line ran. */
 export type StopReason = 'deadline' | 'cancelled' | 'shutdown' | 'unreachable' | 'error';
@@ -158,6 +157,9 @@ export class ChunkAttempt {
         const sender = this.deps.upstream.sender({
           fairnessKey: this.input.batchId,
           priority: this.input.chunkIndex,
+          tenant: this.input.tenant,
+          tenantWeight: this.input.tenantWeight,
+          deadlineClasses: this.input.deadlineClasses,
           deadlineMs: this.input.deadlineMs,
           stopper: this.stopper,
         });

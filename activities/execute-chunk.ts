@@ -16,6 +16,11 @@ export interface ExecuteChunkInput {
   chunkIndex: number;
   /** The batch's deadline (epoch ms): nothing is sent after it. */
   deadlineMs: number;
+  /** Who owns the batch, and their share against other tenants (absent in old histories: one tenant). */
+  tenant?: string;
+  tenantWeight?: number;
+  /** The completion windows' lengths in seconds: the deadline classes (absent in old histories: one class). */
+  deadlineClasses?: number[];
 }
 
 export interface ExecuteChunkOutput {

@@ -33,6 +33,7 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
     maxRequests: batchConfig.maxRequests,
     maxLineBytes: batchConfig.maxLineBytes,
     chunkHeartbeatTimeoutSeconds: batchConfig.chunkHeartbeatTimeoutSeconds,
+    deadlineClasses: Object.values(batchConfig.completionWindows).sort((a, b) => a - b),
   };
 
   /** The current record of a batch the owner may see; throws {@link NotFoundError} otherwise. */
@@ -68,13 +69,22 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
           throw new BadRequestError(`Invalid 'webhook_url': ${problem}.`, 'webhook_url', 'invalid_url');
         }
       }
+      const windowSeconds = batchConfig.completionWindows[params.completion_window];
+      if (windowSeconds === undefined) {
+        const supported = Object.keys(batchConfig.completionWindows).map((w) => `'${w}'`);
+        throw new BadRequestError(
+          `Invalid value: '${params.completion_window}'. Supported values are: ${supported.join(', ')}.`,
+          'completion_window',
+          'invalid_value',
+        );
+      }
       const batch = newBatch({
         id: newBatchId(),
         endpoint: params.endpoint,
         inputFileId: params.input_file_id,
         completionWindow: params.completion_window,
         createdAt: Math.floor(Date.now() / 1000),
-        windowSeconds: batchConfig.completionWindowSeconds,
+        windowSeconds,
         metadata: params.metadata ?? null,
       });
       const record: BatchRecord = {

@@ -30,9 +30,6 @@ export function isTerminalStatus(status: BatchStatus): boolean {
 export const BATCH_ENDPOINTS = ['/v1/chat/completions', '/v1/completions'] as const;
 export type BatchEndpoint = (typeof BATCH_ENDPOINTS)[number];
 
-/** The only completion window OpenAI accepts. */
-export const COMPLETION_WINDOW = '24h';
-
 export interface RequestCounts {
   total: number;
   completed: number;
@@ -94,6 +91,8 @@ export interface BatchRecord {
   webhookUrl: string | null;
   /** Lifetime of the output and error files, from `output_expires_after.seconds`. */
   outputExpiresAfterSeconds: number | null;
+  /** The owner's share of capacity against other tenants (absent: 1). */
+  tenantWeight?: number;
 }
 
 /** Tunables of one batch run, fixed at creation so that they are recorded in the workflow's history. */
@@ -114,6 +113,11 @@ export interface BatchExecutionOptions {
   chunkHeartbeatTimeoutSeconds?: number;
   /** Whether the Batch* search attributes are registered, so the workflow may set them (absent: false). */
   searchAttributes?: boolean;
+  /**
+   * The completion windows' lengths in seconds, shortest first: the deadline classes that order the chunks
+   * of all batches (absent in old histories: one class).
+   */
+  deadlineClasses?: number[];
 }
 
 export interface BatchWorkflowInput {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { windowSeconds } from '../common/completion-windows';
 import { BOTH, Env, UpstreamRoute } from './variables';
 import type { ReadBy } from './variables';
 
@@ -60,6 +61,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'UPSTREAM_BASE_URL: required — the OpenAI-compatible server that runs the requests, e.g. http://127.0.0.1:8080/v1',
     );
   }
+  const windows = parseWindows(parsed.data?.BATCH_COMPLETION_WINDOWS ?? '24h', problems);
   if (cleaned.STORAGE_BACKEND === 'gcs' && !cleaned.GCS_BUCKET) {
     problems.push('GCS_BUCKET: required when STORAGE_BACKEND=gcs');
   }
@@ -73,7 +75,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push('API_KEYS: required for start:api (or set AUTH_DISABLED=true to run without authentication)');
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(toConfig(parsed.data, role, routes, apiKeys));
+  return deepFreeze(toConfig(parsed.data, role, routes, apiKeys, windows));
 }
 
 /**
@@ -104,7 +106,13 @@ function setVariables(env: Record<string, string | undefined>): Record<string, s
 }
 
 /** The nested configuration the processes use, from the parsed variables. */
-function toConfig(e: Env, role: Role, routes: Record<string, UpstreamTarget>, apiKeys: string[] | null) {
+function toConfig(
+  e: Env,
+  role: Role,
+  routes: Record<string, UpstreamTarget>,
+  apiKeys: string[] | null,
+  windows: Record<string, number>,
+) {
   const dataDir = path.resolve(e.DATA_DIR);
   return {
     role,
@@ -135,6 +143,9 @@ function toConfig(e: Env, role: Role, routes: Record<string, UpstreamTarget>, ap
       maxLineBytes: e.BATCH_MAX_LINE_BYTES,
       maxFileBytes: e.BATCH_MAX_FILE_BYTES,
       completionWindowSeconds: e.BATCH_COMPLETION_WINDOW_SECONDS,
+      /** Each accepted `completion_window` and the seconds it lasts: OpenAI's `24h` always (it lasts
+       * BATCH_COMPLETION_WINDOW_SECONDS), and the configured ones. */
+      completionWindows: { ...windows, '24h': e.BATCH_COMPLETION_WINDOW_SECONDS } as Readonly<Record<string, number>>,
       chunkMinLines: e.BATCH_CHUNK_MIN_LINES,
       chunkMaxLines: e.BATCH_CHUNK_MAX_LINES,
       chunkMaxBytes: e.BATCH_CHUNK_MAX_BYTES,
@@ -149,6 +160,20 @@ function toConfig(e: Env, role: Role, routes: Record<string, UpstreamTarget>, ap
     logLevel: e.LOG_LEVEL as string,
     webhook: { secret: e.WEBHOOK_SECRET ?? null, allowInsecure: e.WEBHOOK_ALLOW_INSECURE },
   };
+}
+
+/** `1h,24h,7d` → `{ '1h': 3600, … }`; a window that is not a number of minutes, hours or days is a problem. */
+function parseWindows(raw: string, problems: string[]): Record<string, number> {
+  const windows: Record<string, number> = {};
+  for (const w of raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    const seconds = windowSeconds(w);
+    if (seconds === null) problems.push(`BATCH_COMPLETION_WINDOWS: '${w}' is not a window like 90m, 24h or 7d`);
+    else windows[w] = seconds;
+  }
+  return windows;
 }
 
 function storageConfig(

@@ -128,6 +128,11 @@ export const Env = z.object({
     .describe('most request lines in one input file')
     .meta({ readBy: API }),
   BATCH_MAX_FILE_BYTES: positiveInt.default(209_715_200).describe('largest upload').meta({ readBy: API }),
+  BATCH_COMPLETION_WINDOWS: z
+    .string()
+    .default('24h')
+    .describe('the completion windows a batch may ask for, e.g. 1h,24h,7d; earliest deadline first between them')
+    .meta({ readBy: BOTH }),
   BATCH_COMPLETION_WINDOW_SECONDS: positiveInt
     .default(86_400)
     .describe('what the 24h window lasts')

@@ -7,6 +7,13 @@ import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { BATCH_SEARCH_ATTRIBUTES } from '../workflows/definitions';
 
+/** The dynamic config that turns on Task Queue Priority and Fairness on a self-hosted server. */
+export const FAIRNESS_DYNAMIC_CONFIG = [
+  'matching.useNewMatcher',
+  'matching.enableFairness',
+  'matching.enableMigration',
+];
+
 export interface DevServerOptions {
   /** The `temporal` CLI; found on PATH (or in ~/.local/bin) when null. */
   cliPath: string | null;
@@ -59,6 +66,9 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   const cli = findTemporalCli(options.cliPath);
   const args = ['server', 'start-dev', '--port', String(options.port), '--namespace', options.namespace];
   args.push('--log-level', 'error');
+  // Task Queue Priority and Fairness (self-hosted servers have it off): chunks carry a priority key (their
+  // batch's deadline class) and a fairness key (its tenant).
+  for (const setting of FAIRNESS_DYNAMIC_CONFIG) args.push('--dynamic-config-value', `${setting}=true`);
   // The Batch* search attributes exist from the start, so operators can filter on them in the Web UI.
   for (const key of BATCH_SEARCH_ATTRIBUTES) {
     args.push('--search-attribute', `${key.name}=${key.type === 'DATETIME' ? 'Datetime' : 'Keyword'}`);

@@ -34,10 +34,14 @@ export interface UpstreamClientConfig {
 }
 
 interface Route {
+  /** The model name of a MODEL_ROUTES route; '' for the default upstream. */
+  name: string;
   target: UpstreamTarget;
   agent: Agent;
   limiter: FairLimiter;
   aimd: Aimd;
+  /** This worker's share of the upstream's ceiling, from the cross-worker budget (null: none yet). */
+  share: number | null;
   /** The same for every request: built once. */
   headers: Record<string, string>;
   /** Upstream URL by line url (`/v1/chat/completions` → `${baseUrl}/chat/completions`). */
@@ -56,8 +60,8 @@ export class UpstreamClient {
   private observer: UpstreamObserver = () => undefined;
 
   constructor(private readonly config: UpstreamClientConfig) {
-    this.defaultRoute = config.default ? makeRoute(config.default) : null;
-    for (const [model, target] of Object.entries(config.routes)) this.routes.set(model, makeRoute(target));
+    this.defaultRoute = config.default ? makeRoute('', config.default) : null;
+    for (const [model, target] of Object.entries(config.routes)) this.routes.set(model, makeRoute(model, target));
   }
 
   /**
@@ -120,10 +124,11 @@ export class UpstreamClient {
     let last: UpstreamResult = { kind: 'failure', code: 'request_timeout', message: 'The request was not sent.' };
     for (let attempt = 1; attempt <= this.config.maxAttempts; attempt++) {
       if (stopper.stopped) return { kind: 'aborted' };
-      let release = slot?.take(route) ?? route.limiter.tryAcquire();
+      const claimant = req.claimant ?? { batch: req.fairnessKey, chunk: req.priority };
+      let release = slot?.take(route) ?? route.limiter.tryAcquire(claimant);
       if (release === null) {
         try {
-          release = await route.limiter.acquire(req.fairnessKey, stopper, req.priority);
+          release = await route.limiter.acquire(claimant, stopper);
         } catch {
           return { kind: 'aborted' };
         }
@@ -195,6 +200,37 @@ export class UpstreamClient {
     return all.map((r) => ({ baseUrl: r.target.baseUrl, limit: r.limiter.currentLimit, inFlight: r.limiter.inFlight }));
   }
 
+  /** What each upstream wants of its cross-worker budget: its name, ceiling, and whether it has work. */
+  budgetDemand(): {
+    route: string;
+    baseUrl: string;
+    ceiling: number;
+    busy: boolean;
+    inFlight: number;
+    limit: number;
+  }[] {
+    return this.allRoutes().map((r) => ({
+      route: r.name,
+      baseUrl: r.target.baseUrl,
+      ceiling: r.target.maxConcurrency,
+      busy: r.limiter.inFlight > 0 || r.limiter.hasWaiters,
+      inFlight: r.limiter.inFlight,
+      limit: r.aimd.limit,
+    }));
+  }
+
+  /** Sets this worker's share of an upstream's ceiling (the cross-worker budget); its limit stays within it. */
+  setShare(route: string, share: number): void {
+    const r = route === '' ? this.defaultRoute : this.routes.get(route);
+    if (r === null || r === undefined) return;
+    r.share = Math.max(0, Math.floor(share));
+    applyLimit(r);
+  }
+
+  private allRoutes(): Route[] {
+    return [...this.routes.values(), ...(this.defaultRoute ? [this.defaultRoute] : [])];
+  }
+
   /** Closes every connection pool. */
   async close(): Promise<void> {
     const all = [...this.routes.values()];
@@ -203,16 +239,23 @@ export class UpstreamClient {
   }
 }
 
-function makeRoute(target: UpstreamTarget): Route {
-  const limiter = new FairLimiter(target.maxConcurrency);
+function makeRoute(name: string, target: UpstreamTarget): Route {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-  return {
+  const route: Route = {
+    name,
     target,
     headers,
     urls: new Map(),
     agent: new Agent({ connections: target.maxConcurrency, keepAliveTimeout: 30_000, pipelining: 1 }),
-    limiter,
-    aimd: new Aimd(target.maxConcurrency, (limit) => limiter.setLimit(limit)),
+    limiter: new FairLimiter(target.maxConcurrency),
+    aimd: new Aimd(target.maxConcurrency, () => applyLimit(route)),
+    share: null,
   };
+  return route;
+}
+
+/** The route's limiter gets its own adaptive limit, within this worker's share of the upstream. */
+function applyLimit(route: Route): void {
+  route.limiter.setLimit(Math.min(route.aimd.limit, route.share ?? Infinity));
 }

@@ -1,4 +1,4 @@
-import type { FairLimiter, Release } from './fair-limiter';
+import type { Claimant, FairLimiter, Release } from './fair-limiter';
 import type { Stopper } from './stopper';
 import type { UpstreamRequest, UpstreamResult } from './types';
 
@@ -49,6 +49,10 @@ export interface SenderOptions {
   fairnessKey: string;
   /** Among requests of one key, lower goes first (the chunk index). */
   priority: number;
+  /** The batch's tenant and its weight, and the deadline classes: the limiter's order between batches. */
+  tenant?: string;
+  tenantWeight?: number;
+  deadlineClasses?: readonly number[];
   /** No attempt starts, and no backoff waits, past this time (epoch ms). */
   deadlineMs: number;
   /** Stops waiting and requests in flight (cancel, deadline, shutdown). */
@@ -64,21 +68,31 @@ export interface SenderOptions {
  */
 export class Sender {
   private readonly slot = new Slot();
+  private readonly claimant: Claimant;
 
   constructor(
     private readonly options: SenderOptions,
     private readonly routeFor: (model: string | null) => SlotRoute | null,
     private readonly sendOn: (req: UpstreamRequest, slot: Slot) => Promise<UpstreamResult>,
-  ) {}
+  ) {
+    this.claimant = {
+      batch: options.fairnessKey,
+      chunk: options.priority,
+      tenant: options.tenant,
+      weight: options.tenantWeight,
+      deadlineMs: options.deadlineMs,
+      deadlineClasses: options.deadlineClasses,
+    };
+  }
 
   /** Holds a slot for a request to `model`'s upstream now (kept, or free and nobody waiting); no promise. */
   tryReady(model: string | null): boolean {
-    const { slot, options } = this;
+    const { slot } = this;
     const held = slot.routeHeld();
-    if (held !== null && !held.limiter.mayKeep(options.fairnessKey, options.priority)) slot.release();
+    if (held !== null && !held.limiter.mayKeep(this.claimant)) slot.release();
     if (slot.held) return true;
     const route = this.routeFor(model);
-    const release = route?.limiter.tryAcquire() ?? null;
+    const release = route?.limiter.tryAcquire(this.claimant) ?? null;
     if (release === null) return false;
     slot.fill(route as SlotRoute, release);
     return true;
@@ -88,9 +102,9 @@ export class Sender {
   async waitReady(model: string | null): Promise<boolean> {
     const route = this.routeFor(model);
     if (route === null) return false;
-    const { fairnessKey, stopper, priority } = this.options;
+    const { stopper } = this.options;
     try {
-      this.slot.fill(route, await route.limiter.acquire(fairnessKey, stopper, priority));
+      this.slot.fill(route, await route.limiter.acquire(this.claimant, stopper));
       return true;
     } catch {
       return false;
@@ -100,7 +114,8 @@ export class Sender {
   /** Sends one request with its retries, its first attempt on the slot held. */
   send(model: string, url: string, body: string): Promise<UpstreamResult> {
     const { fairnessKey, priority, deadlineMs, stopper } = this.options;
-    return this.sendOn({ model, url, body, fairnessKey, priority, deadlineMs, stopper }, this.slot);
+    const { claimant } = this;
+    return this.sendOn({ model, url, body, fairnessKey, priority, deadlineMs, stopper, claimant }, this.slot);
   }
 
   /** Gives the slot back; the sender may be used again, or dropped. */

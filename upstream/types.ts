@@ -1,3 +1,4 @@
+import type { Claimant } from './fair-limiter';
 import type { Stopper } from './stopper';
 
 /** What the upstream port takes and gives: a batch line's request, and what became of it. */
@@ -13,6 +14,8 @@ export interface UpstreamRequest {
   fairnessKey: string;
   /** Among requests of one key, lower goes first (the chunk index). */
   priority?: number;
+  /** Who waits for a slot, for the limiter's order (absent: the batch `fairnessKey`, chunk `priority`). */
+  claimant?: Claimant;
   /** No attempt starts, and no backoff waits, past this time (epoch ms). */
   deadlineMs: number;
   /** Stops the request (cancel, deadline, shutdown): the result is then `aborted`. */

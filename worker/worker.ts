@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { LogLevel } from '@temporalio/worker';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, UpstreamClient } from '../activities';
 import { ModelCatalog } from '../upstream/models';
+import { keepUpstreamBudgets } from './upstream-budget';
 import type { WorkerConfig } from '../config';
 import { Catalog, createFileStore, keepStoreTidy } from '../storage';
 import type { Logger } from '../telemetry/logger';
@@ -36,6 +38,9 @@ export interface RunningWorker {
   /** Stops polling, lets running chunks flush (within the grace time), then closes connections. */
   stop(): Promise<void>;
 }
+
+/** A worker's share of an upstream lives this long unless renewed (every 2 s): a dead worker's comes back. */
+const LEASE_TTL_MS = 15_000;
 
 /** Connects to Temporal and runs a worker for the batch workflow and its activities. */
 export async function startWorker(config: WorkerConfig, options: StartWorkerOptions): Promise<RunningWorker> {
@@ -72,11 +77,26 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
     maxHeartbeatThrottleInterval: '2s',
     defaultHeartbeatThrottleInterval: '2s',
   });
+  // Until the first lease is granted, one request per upstream: other workers may hold the rest already.
+  for (const route of upstream.budgetDemand()) upstream.setShare(route.route, 1);
+  const budgetConnection = await Connection.connect({ address: options.temporalAddress });
+  let stopBudgets = () => undefined as void;
   const done = worker.run().finally(async () => {
+    stopBudgets();
     stopTidying();
     metricsServer?.close();
+    await budgetConnection.close();
     await upstream.close();
     await connection.close();
+  });
+  // The leases are granted by a workflow on this task queue: asked for once this worker polls it too.
+  stopBudgets = keepUpstreamBudgets({
+    client: new Client({ connection: budgetConnection, namespace: config.temporal.namespace }),
+    taskQueue: config.temporal.taskQueue,
+    worker: worker.options.identity,
+    upstream,
+    leaseTtlMs: LEASE_TTL_MS,
+    logger: options.logger,
   });
   return {
     done,

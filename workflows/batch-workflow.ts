@@ -11,11 +11,13 @@ import {
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { Activities, ExecuteChunkOutput, ValidateInputFileOutput } from '../activities';
+import type { Priority } from '@temporalio/common';
+import type { Activities, ExecuteChunkInput, ExecuteChunkOutput, ValidateInputFileOutput } from '../activities';
 import type { Batch, BatchRecord, BatchWorkflowInput } from '../common/batch';
 import { addUsage, isTerminalStatus } from '../common/batch';
 import type { BatchOutcome, RunFacts } from '../common/batch-lifecycle';
 import { cancelRefusal, decideOutcome, enterStatus } from '../common/batch-lifecycle';
+import { deadlineClass, priorityKeyOf } from '../common/completion-windows';
 import {
   BATCH_MODEL,
   BATCH_NOT_CANCELLABLE,
@@ -36,13 +38,16 @@ const { validateInputFile, finalizeBatch } = proxyActivities<Activities>({
 // A chunk stops by itself at the batch deadline; the heartbeat timeout is what notices a crashed worker,
 // and the retry resumes from the heartbeated watermark. Cancellation waits for the chunk to flush. Chunks
 // go through the task queue, not eagerly to the worker that runs the workflow, so every worker gets some.
-function chunkActivities(heartbeatTimeoutSeconds: number) {
+// Their priority key is the batch's deadline class (earliest deadline first) and their fairness key its
+// tenant, so that when workers' activity slots are scarce, Temporal hands out chunks in that order too.
+function chunkActivities(heartbeatTimeoutSeconds: number, priority?: Priority) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '48h',
     allowEagerDispatch: false,
     heartbeatTimeout: `${heartbeatTimeoutSeconds}s`,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    ...(priority !== undefined ? { priority } : {}),
   });
 }
 
@@ -59,6 +64,9 @@ const { deliverWebhook } = proxyActivities<Activities>({
  * before the patch replay as they ran (such a batch completed).
  */
 const EXPIRE_WHEN_CUT_SHORT = 'expire-when-a-chunk-was-cut-short';
+
+/** Patch: chunk activities carry a priority (deadline class) and fairness key (tenant); older ones did not. */
+const CHUNK_PRIORITY = 'chunk-priority-and-fairness';
 
 /**
  * One batch, from validation to its terminal state. The workflow id is the batch id.
@@ -153,9 +161,28 @@ class BatchRun {
     this.publish();
   }
 
+  /** The chunk activity, with the priority of the batch's deadline class now and its tenant's fairness. */
+  private executeChunk(input: ExecuteChunkInput): Promise<ExecuteChunkOutput> {
+    const heartbeat = this.input.options.chunkHeartbeatTimeoutSeconds ?? 30;
+    if (!patched(CHUNK_PRIORITY)) return chunkActivities(heartbeat).executeChunk(input);
+    const classes = this.input.options.deadlineClasses ?? [];
+    const deadlineClassIndex = deadlineClass((this.deadlineMs - Date.now()) / 1000, classes);
+    const weight = this.state.tenantWeight ?? 1;
+    const priority = {
+      priorityKey: priorityKeyOf(deadlineClassIndex),
+      fairnessKey: this.state.owner.slice(0, 64),
+      fairnessWeight: weight,
+    };
+    return chunkActivities(heartbeat, priority).executeChunk({
+      ...input,
+      tenant: this.state.owner,
+      tenantWeight: weight,
+      deadlineClasses: classes,
+    });
+  }
+
   /** Runs the chunks in a sliding window, raced against the deadline and a cancel; says what happened. */
   async runChunks(validation: ValidOutput): Promise<RunFacts> {
-    const { executeChunk } = chunkActivities(this.input.options.chunkHeartbeatTimeoutSeconds ?? 30);
     const { batch } = this;
     let done = false;
     let cutShort = false;
@@ -167,7 +194,7 @@ class BatchRun {
           validation.chunkCount,
           this.input.options.chunkWindow,
           (chunkIndex) =>
-            executeChunk({
+            this.executeChunk({
               batchId: batch.id,
               inputFileId: batch.input_file_id,
               manifestKey: validation.manifestKey,

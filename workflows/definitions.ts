@@ -1,6 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { BatchRecord } from '../common/batch';
+import type { BudgetState, LeaseRequest } from '../common/upstream-budget';
 
 /** The batch as it stands now: status, counts, usage, timestamps. Answered without touching history. */
 export const getBatchQuery = defineQuery<BatchRecord>('getBatch');
@@ -34,3 +35,11 @@ export const BATCH_SEARCH_ATTRIBUTES = [BATCH_STATUS, BATCH_ENDPOINT, BATCH_CREA
 
 /** The memo key of the small summary a batch keeps current, readable with `describe` without a worker. */
 export const BATCH_SUMMARY_MEMO = 'summary';
+
+/** A worker takes or renews its lease on an upstream's concurrency; the answer is its share. */
+export const renewLeaseUpdate = defineUpdate<number, [LeaseRequest]>('renewLease');
+/** The leases as they stand, for operators (`temporal workflow query`). */
+export const budgetQuery = defineQuery<BudgetState>('budget');
+
+/** The workflow type; never rename it, it is stored in every history. */
+export const UPSTREAM_BUDGET_WORKFLOW_TYPE = 'upstreamBudgetWorkflow';

@@ -4,3 +4,4 @@
  * referenced by type only.
  */
 export * from './batch-workflow';
+export * from './upstream-budget-workflow';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Batch, BatchRecord } from '../../common/batch';
-import { BATCH_ENDPOINTS, COMPLETION_WINDOW } from '../../common/batch';
+import { BATCH_ENDPOINTS } from '../../common/batch';
 import { CursorPageParams, limitParam } from './pagination';
 
 /** OpenAI's metadata: at most 16 pairs, keys up to 64 characters, string values up to 512. */
@@ -20,7 +20,8 @@ export const ExpiresAfter = z.object({
 export const BatchCreateParams = z.object({
   input_file_id: z.string().min(1),
   endpoint: z.enum(BATCH_ENDPOINTS),
-  completion_window: z.literal(COMPLETION_WINDOW),
+  /** One of BATCH_COMPLETION_WINDOWS (checked by the batch service, which knows them). */
+  completion_window: z.string(),
   metadata: Metadata.nullish(),
   output_expires_after: ExpiresAfter.nullish(),
   /** Inference.net's extension: where the terminal event is POSTed (HTTPS). */

@@ -14,7 +14,7 @@ import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { parse } from 'yaml';
 import { describeVariables, loadConfig } from '../../config';
-import { findTemporalCli } from '../../standalone/temporal-dev-server';
+import { FAIRNESS_DYNAMIC_CONFIG, findTemporalCli } from '../../standalone/temporal-dev-server';
 import { BATCH_SEARCH_ATTRIBUTES } from '../../workflows/definitions';
 import { fakeGcsBinary } from '../helpers/fake-gcs';
 import { freePort } from '../helpers/ports';
@@ -126,7 +126,11 @@ describe('docker-compose.yml', () => {
     // The dynamic config the server is told to read is the one mounted.
     const mounted = services.temporal.configs![0];
     expect(mounted.target).toBe(`/etc/temporal/${temporalEnv.DYNAMIC_CONFIG_FILE_PATH}`);
-    expect(parse(compose.configs![mounted.source].content)).toHaveProperty(['limit.maxIDLength']);
+    const dynamic = parse(compose.configs![mounted.source].content) as Record<string, { value: unknown }[]>;
+    expect(dynamic).toHaveProperty(['limit.maxIDLength']);
+    // Priority and Fairness on, as the embedded dev server has them.
+    for (const setting of FAIRNESS_DYNAMIC_CONFIG)
+      expect([setting, dynamic[setting]?.[0]?.value]).toEqual([setting, true]);
     expect(services.temporal.ports).toContain('7233:7233');
     expect(serviceEnv(services['temporal-ui'], shell).TEMPORAL_ADDRESS).toBe('temporal:7233');
   });

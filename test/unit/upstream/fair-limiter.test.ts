@@ -93,3 +93,83 @@ describe('FairLimiter', () => {
     expect(limiter.inFlight).toBe(0);
   });
 });
+
+describe('FairLimiter between batches of tenants and deadlines', () => {
+  const HOUR = 3600;
+  const classes = [HOUR, 24 * HOUR];
+
+  /** Grants `n` slots one at a time to the waiters queued by `enqueue`, and returns whose they were. */
+  async function grantOrder(enqueue: (limiter: FairLimiter, order: string[]) => Promise<void>[], n: number) {
+    const limiter = new FairLimiter(1);
+    const held = await limiter.acquire('holder');
+    const order: string[] = [];
+    const waits = enqueue(limiter, order);
+    held();
+    await Promise.all(waits.slice(0, n));
+    return order.slice(0, n);
+  }
+
+  it('serves the earliest deadline class first, before the batch that waited longer', async () => {
+    const now = Date.now();
+    const order = await grantOrder(
+      (limiter, order) => [
+        ...[1, 2].map((i) =>
+          limiter
+            .acquire({ batch: 'day', tenant: 'a', deadlineMs: now + 20 * HOUR * 1000, deadlineClasses: classes })
+            .then((r) => (order.push(`day-${i}`), r())),
+        ),
+        ...[1, 2].map((i) =>
+          limiter
+            .acquire({ batch: 'hour', tenant: 'b', deadlineMs: now + 1800 * 1000, deadlineClasses: classes })
+            .then((r) => (order.push(`hour-${i}`), r())),
+        ),
+      ],
+      4,
+    );
+    expect(order).toEqual(['hour-1', 'hour-2', 'day-1', 'day-2']);
+  });
+
+  it('shares a class between tenants in proportion to their weights', async () => {
+    const order = await grantOrder(
+      (limiter, order) =>
+        ['heavy', 'light'].flatMap((tenant) =>
+          Array.from({ length: 40 }, () =>
+            limiter
+              .acquire({ batch: `${tenant}-batch`, tenant, weight: tenant === 'heavy' ? 3 : 1 })
+              .then((r) => (order.push(tenant), r())),
+          ),
+        ),
+      40,
+    );
+    const heavy = order.slice(0, 40).filter((t) => t === 'heavy').length;
+    expect(heavy).toBe(30);
+  });
+
+  it("shares a tenant's part between its batches, not the whole between batches", async () => {
+    const order = await grantOrder(
+      (limiter, order) =>
+        [
+          ['a', 'a-1'],
+          ['a', 'a-2'],
+          ['b', 'b-1'],
+        ].flatMap(([tenant, batch]) =>
+          Array.from({ length: 40 }, () => limiter.acquire({ batch, tenant }).then((r) => (order.push(batch), r()))),
+        ),
+      40,
+    );
+    const count = (batch: string) => order.filter((b) => b === batch).length;
+    expect([count('a-1'), count('a-2'), count('b-1')]).toEqual([10, 10, 20]);
+  });
+
+  it('lets a holder keep its slot only while no waiter goes first', async () => {
+    const limiter = new FairLimiter(1);
+    const now = Date.now();
+    const day = { batch: 'day', tenant: 'a', deadlineMs: now + 20 * HOUR * 1000, deadlineClasses: classes };
+    const release = await limiter.acquire(day);
+    expect(limiter.mayKeep(day)).toBe(true); // nobody waits
+    const hour = limiter.acquire({ batch: 'hour', tenant: 'a', deadlineMs: now + 60_000, deadlineClasses: classes });
+    expect(limiter.mayKeep(day)).toBe(false); // an earlier deadline waits
+    release();
+    (await hour)();
+  });
+});

@@ -272,6 +272,10 @@ describe('batchWorkflow', () => {
           manifestKey,
           chunkIndex: chunk.chunkIndex,
           deadlineMs: batch.expires_at! * 1000,
+          // Who the batch is for and its deadline classes: the worker's limiter orders chunks by them.
+          tenant: input.record.owner,
+          tenantWeight: 1,
+          deadlineClasses: input.options.deadlineClasses ?? [],
         });
       }
 
