@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -73,6 +74,8 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   for (const key of BATCH_SEARCH_ATTRIBUTES) {
     args.push('--search-attribute', `${key.name}=${key.type === 'DATETIME' ? 'Datetime' : 'Keyword'}`);
   }
+  // Its HTTP API would take the frontend port + 1000, which another process may hold: a free one instead.
+  args.push('--http-port', String(await anyFreePort()));
   if (options.dbFile !== null) args.push('--db-filename', options.dbFile);
   if (options.uiPort !== null) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
@@ -128,6 +131,18 @@ async function namespaceReady(address: string, namespace: string): Promise<boole
   } finally {
     await connection?.close();
   }
+}
+
+/** A port nothing listens on now, picked by the system. */
+function anyFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
