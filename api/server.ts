@@ -40,7 +40,11 @@ export async function startApiServer(
   const stopTidying = keepStoreTidy(store, logger);
   const metrics = {
     registry,
-    api: createApiMetrics(registry, gateway.searchAttributes ? () => gateway.countByStatus() : undefined),
+    api: createApiMetrics(
+      registry,
+      gateway.searchAttributes ? () => gateway.countByStatus() : undefined,
+      gateway.searchAttributes ? () => gateway.countAtRisk() : undefined,
+    ),
   };
   const models = new ModelCatalog(config.upstream);
   const app = createApp({ catalog: new Catalog(store), gateway, config, logger, models, metrics });

@@ -39,6 +39,8 @@ export interface BatchGateway {
   readonly searchAttributes: boolean;
   /** How many batches have each status, by the BatchStatus search attribute. */
   countByStatus(): Promise<Record<string, number>>;
+  /** How many running batches would miss their deadline at their pace, by the BatchAtRisk search attribute. */
+  countAtRisk(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function connectTemporal(options: {
 const INDEXED_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
   KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  BOOL: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
 };
 
 /**
@@ -159,6 +162,11 @@ export function createTemporalGateway(
         }),
       );
       return Object.fromEntries(counts);
+    },
+
+    async countAtRisk() {
+      const query = `WorkflowType='${BATCH_WORKFLOW_TYPE}' AND ExecutionStatus='Running' AND BatchAtRisk=true`;
+      return (await withDeadline(() => client.workflow.count(query))).count;
     },
 
     close,

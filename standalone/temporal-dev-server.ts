@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { BATCH_SEARCH_ATTRIBUTES } from '../workflows/definitions';
+import { BATCH_SEARCH_ATTRIBUTES, CLI_SEARCH_ATTRIBUTE_TYPE } from '../workflows/definitions';
 
 /** The dynamic config that turns on Task Queue Priority and Fairness on a self-hosted server. */
 export const FAIRNESS_DYNAMIC_CONFIG = [
@@ -72,7 +72,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   for (const setting of FAIRNESS_DYNAMIC_CONFIG) args.push('--dynamic-config-value', `${setting}=true`);
   // The Batch* search attributes exist from the start, so operators can filter on them in the Web UI.
   for (const key of BATCH_SEARCH_ATTRIBUTES) {
-    args.push('--search-attribute', `${key.name}=${key.type === 'DATETIME' ? 'Datetime' : 'Keyword'}`);
+    args.push('--search-attribute', `${key.name}=${CLI_SEARCH_ATTRIBUTE_TYPE[key.type]}`);
   }
   // Its HTTP API would take the frontend port + 1000, which another process may hold: a free one instead.
   args.push('--http-port', String(await anyFreePort()));

@@ -82,7 +82,11 @@ export function createWorkerMetrics(registry: Registry, upstreams: () => Upstrea
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
 
 /** What the API counts: HTTP requests, and batches by status (read from Temporal visibility when scraped). */
-export function createApiMetrics(registry: Registry, countByStatus?: () => Promise<Record<string, number>>) {
+export function createApiMetrics(
+  registry: Registry,
+  countByStatus?: () => Promise<Record<string, number>>,
+  countAtRisk?: () => Promise<number>,
+) {
   const metrics = {
     httpRequests: new Counter({
       name: 'batch_api_requests_total',
@@ -109,6 +113,19 @@ export function createApiMetrics(registry: Registry, countByStatus?: () => Promi
           for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
         } catch {
           // Visibility unavailable: leave the last values.
+        }
+      },
+    }),
+    batchesAtRisk: new Gauge({
+      name: 'batch_batches_at_risk',
+      help: 'Running batches that, at the pace they run, would not finish before their deadline (BatchAtRisk)',
+      registers: [registry],
+      async collect() {
+        if (countAtRisk === undefined) return;
+        try {
+          this.set(await countAtRisk());
+        } catch {
+          // Visibility unavailable: leave the last value.
         }
       },
     }),

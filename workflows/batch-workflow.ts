@@ -19,6 +19,7 @@ import type { BatchOutcome, RunFacts } from '../common/batch-lifecycle';
 import { cancelRefusal, decideOutcome, enterStatus } from '../common/batch-lifecycle';
 import { deadlineClass, priorityKeyOf } from '../common/completion-windows';
 import {
+  BATCH_AT_RISK,
   BATCH_MODEL,
   BATCH_NOT_CANCELLABLE,
   BATCH_STATUS,
@@ -65,6 +66,9 @@ const { deliverWebhook } = proxyActivities<Activities>({
  */
 const EXPIRE_WHEN_CUT_SHORT = 'expire-when-a-chunk-was-cut-short';
 
+/** Patch: a batch that would miss its deadline at its pace says so (BatchAtRisk, memo) as chunks end. */
+const DEADLINE_AT_RISK = 'deadline-at-risk';
+
 /** Patch: chunk activities carry a priority (deadline class) and fairness key (tenant); older ones did not. */
 const CHUNK_PRIORITY = 'chunk-priority-and-fairness';
 
@@ -103,6 +107,9 @@ class BatchRun {
   private cancelRequested = false;
   /** Set once finalize is under way: from then on only a cancel already requested is accepted again. */
   private finishing = false;
+  /** Whether, at the pace it has run so far, the batch would finish after its deadline. */
+  private atRisk = false;
+  private everAtRisk = false;
 
   constructor(private readonly input: BatchWorkflowInput) {
     this.state = input.record;
@@ -206,6 +213,7 @@ class BatchRun {
             batch.request_counts.completed += result.completed;
             batch.request_counts.failed += result.failed;
             addUsage(batch.usage, result.usage);
+            this.checkPace();
           },
         ),
       )
@@ -256,6 +264,24 @@ class BatchRun {
     return this.state;
   }
 
+  /**
+   * Shows operators a batch that, at the pace it has run since it started, would finish after its deadline
+   * (search attribute BatchAtRisk, the memo, the API's `batch_batches_at_risk`) while there is time to act.
+   */
+  private checkPace(): void {
+    const { total, completed, failed } = this.batch.request_counts;
+    const done = completed + failed;
+    const started = (this.batch.in_progress_at ?? 0) * 1000;
+    const elapsed = Date.now() - started;
+    if (done === 0 || done >= total || elapsed <= 0) return;
+    const atRisk = Date.now() + ((total - done) * elapsed) / done > this.deadlineMs;
+    if (atRisk === this.atRisk || !patched(DEADLINE_AT_RISK)) return;
+    this.atRisk = atRisk;
+    this.everAtRisk ||= atRisk;
+    if (atRisk) log.warn('Batch would miss its deadline at its pace', { batchId: this.batch.id, done, total });
+    this.publish();
+  }
+
   private requestCancel(): void {
     if (this.batch.status === 'cancelling' || this.batch.status === 'cancelled') return;
     this.cancelRequested = true;
@@ -270,6 +296,8 @@ class BatchRun {
     upsertSearchAttributes([
       { key: BATCH_STATUS, value: batch.status },
       ...(batch.model !== null ? [{ key: BATCH_MODEL, value: batch.model }] : []),
+      // Set once the batch was at risk (so histories from before it replay), cleared when it ends.
+      ...(this.everAtRisk ? [{ key: BATCH_AT_RISK, value: this.atRisk && !isTerminalStatus(batch.status) }] : []),
     ]);
     upsertMemo({
       [BATCH_SUMMARY_MEMO]: {
@@ -277,6 +305,7 @@ class BatchRun {
         request_counts: batch.request_counts,
         output_file_id: batch.output_file_id,
         error_file_id: batch.error_file_id,
+        ...(this.atRisk ? { at_risk: true } : {}),
       },
     });
   }

@@ -31,7 +31,24 @@ export const BATCH_MODEL = defineSearchAttributeKey('BatchModel', SearchAttribut
 /** The tenant (a hash of its API key), never the key. */
 export const BATCH_OWNER = defineSearchAttributeKey('BatchOwner', SearchAttributeType.KEYWORD);
 
-export const BATCH_SEARCH_ATTRIBUTES = [BATCH_STATUS, BATCH_ENDPOINT, BATCH_CREATED_AT, BATCH_MODEL, BATCH_OWNER];
+/** True while the batch, at the pace it runs, would not finish before its deadline. */
+export const BATCH_AT_RISK = defineSearchAttributeKey('BatchAtRisk', SearchAttributeType.BOOL);
+
+export const BATCH_SEARCH_ATTRIBUTES = [
+  BATCH_STATUS,
+  BATCH_ENDPOINT,
+  BATCH_CREATED_AT,
+  BATCH_MODEL,
+  BATCH_OWNER,
+  BATCH_AT_RISK,
+];
+
+/** How each search attribute type is named by the `temporal` CLI (`--search-attribute Name=Type`). */
+export const CLI_SEARCH_ATTRIBUTE_TYPE: Record<string, string> = {
+  KEYWORD: 'Keyword',
+  DATETIME: 'Datetime',
+  BOOL: 'Bool',
+};
 
 /** The memo key of the small summary a batch keeps current, readable with `describe` without a worker. */
 export const BATCH_SUMMARY_MEMO = 'summary';

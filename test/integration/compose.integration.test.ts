@@ -228,6 +228,7 @@ describe('docker-compose.yml', () => {
       const types: Record<string, number> = {
         KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
         DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+        BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
       };
       for (const key of BATCH_SEARCH_ATTRIBUTES) {
         expect([key.name, customAttributes?.[key.name]]).toEqual([key.name, types[key.type]]);

@@ -26,9 +26,11 @@ describe('the embedded dev server', () => {
     const expected = Object.fromEntries(
       BATCH_SEARCH_ATTRIBUTES.map((k) => [
         k.name,
-        k.type === 'DATETIME'
-          ? IndexedValueType.INDEXED_VALUE_TYPE_DATETIME
-          : IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        {
+          DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+          KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+          BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+        }[k.type],
       ]),
     );
     for (let run = 0; run < 2; run++) {

@@ -157,6 +157,45 @@ describe('tenants', () => {
   });
 });
 
+describe('a batch that cannot make its deadline', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({
+      upstream: { slots: 1, serviceMs: 50 },
+      env: { UPSTREAM_MAX_CONCURRENCY: '1', BATCH_COMPLETION_WINDOW_SECONDS: '20', BATCH_CHUNK_MAX_LINES: '10' },
+    });
+  });
+  afterAll(() => stack.stop());
+
+  it('is shown at risk before it expires: search attribute, memo and metric', async () => {
+    // 1,000 requests at 20 a second need 50 s; the window is 20 s.
+    const created = await createBatch(
+      stack.client,
+      Array.from({ length: 1000 }, (_, i) => requestLine(`r-${i}`, CHAT)),
+    );
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    try {
+      const handle = new Client({ connection }).workflow.getHandle(created.id);
+      let described = await handle.describe();
+      await until(async () => {
+        described = await handle.describe();
+        return described.searchAttributes.BatchAtRisk?.[0] === true;
+      }, 'the batch to be at risk');
+      expect(described.status.name).toBe('RUNNING');
+      expect((await described.memo?.summary)).toMatchObject({ status: 'in_progress', at_risk: true });
+      const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
+      expect(Number(/^batch_batches_at_risk (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+
+      const { batch } = await waitForBatch(stack.client, created.id, { timeoutMs: 120_000 });
+      expect(batch.status).toBe('expired');
+      // Cleared once it ended (the workflow publishes after finalize; visibility follows).
+      await until(async () => (await handle.describe()).searchAttributes.BatchAtRisk?.[0] === false, 'the clear');
+    } finally {
+      await connection.close();
+    }
+  });
+});
+
 describe('a worker that dies', () => {
   let upstream: FixtureUpstream;
   let dataDir: string;
