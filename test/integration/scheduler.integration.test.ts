@@ -182,7 +182,7 @@ describe('a batch that cannot make its deadline', () => {
         return described.searchAttributes.BatchAtRisk?.[0] === true;
       }, 'the batch to be at risk');
       expect(described.status.name).toBe('RUNNING');
-      expect((await described.memo?.summary)).toMatchObject({ status: 'in_progress', at_risk: true });
+      expect(await described.memo?.summary).toMatchObject({ status: 'in_progress', at_risk: true });
       const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
       expect(Number(/^batch_batches_at_risk (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
 
