@@ -11,6 +11,9 @@ const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts'
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Tests assert what features promise, never durations: a busy machine may make any of them slow, so none
+  // fails for taking longer than Jest's default 5 s (suites that need more set their own).
+  testTimeout: 120_000,
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   projects: [

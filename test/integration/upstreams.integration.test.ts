@@ -91,7 +91,10 @@ describe('MODEL_ROUTES', () => {
 async function activitiesOf(stack: TestStack, batchId: string) {
   const connection = await Connection.connect({ address: stack.temporalAddress });
   try {
-    const history = await new Client({ connection }).workflow.getHandle(batchId).fetchHistory();
+    const handle = new Client({ connection }).workflow.getHandle(batchId);
+    // The API may answer from batch.json (written by finalize) before the workflow has recorded finalize's end.
+    await handle.result();
+    const history = await handle.fetchHistory();
     const events = history.events ?? [];
     const typeOf = new Map<string, string>();
     const started: { type: string; identity: string }[] = [];
