@@ -45,7 +45,13 @@ export function filesRouter(files: FileService): Router {
       res.setHeader('content-type', 'application/octet-stream');
       res.setHeader('content-length', String(record.file.bytes));
       res.setHeader('content-disposition', contentDisposition(record.file.filename));
-      await pipeline(stream, res);
+      try {
+        await pipeline(stream, res);
+      } catch (err) {
+        // The client hung up before the last byte: there is nobody to answer, and nothing went wrong here.
+        if ((err as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+        throw err;
+      }
     })
     .all(methodNotAllowed);
 
