@@ -68,16 +68,49 @@ function newest(dir) {
   return latest;
 }
 
+/**
+ * Runs `step` while holding `dist/.build-lock`: two launches at once (an API and a worker started together)
+ * would otherwise write dist/ under each other. A lock older than five minutes is a crashed build's.
+ */
+function withBuildLock(step) {
+  const lock = path.join(root, 'dist', '.build-lock');
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  const waitUntil = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 5 * 60_000) fs.rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > waitUntil) fail('Another launch has been building dist/ for too long.');
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    step();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** Compiles the TypeScript (incrementally), and re-bundles the workflows when their code changed. */
 function build() {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (fs.existsSync(tsc)) {
-    run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], 'Building the TypeScript sources');
-    const bundle = path.join(root, 'dist', 'workflow-bundle.js');
-    const sources = Math.max(newest(path.join(root, 'dist', 'workflows')), newest(path.join(root, 'dist', 'common')));
-    if (!fs.existsSync(bundle) || fs.statSync(bundle).mtimeMs < sources) {
-      run(process.execPath, [path.join(root, 'dist', 'worker', 'build-workflow-bundle.js')], 'Bundling the workflows');
-    }
+    withBuildLock(() => {
+      run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], 'Building the TypeScript sources');
+      const bundle = path.join(root, 'dist', 'workflow-bundle.js');
+      const sources = Math.max(newest(path.join(root, 'dist', 'workflows')), newest(path.join(root, 'dist', 'common')));
+      if (!fs.existsSync(bundle) || fs.statSync(bundle).mtimeMs < sources) {
+        run(
+          process.execPath,
+          [path.join(root, 'dist', 'worker', 'build-workflow-bundle.js')],
+          'Bundling the workflows',
+        );
+      }
+    });
   } else if (!fs.existsSync(path.join(root, 'dist', entries[mode]))) {
     fail('dist/ is missing and TypeScript is not installed: run `npm ci && npm run build`.');
   }

@@ -79,17 +79,14 @@ async function renewLease(
 ): Promise<number> {
   const key = createHash('sha256').update(`${route}\n${baseUrl}`).digest('hex').slice(0, 16);
   const workflowId = `upstream-budget-${taskQueue}-${key}`;
-  return client.workflow.executeUpdateWithStart(renewLeaseUpdate, {
-    args: [request],
-    startWorkflowOperation: new WithStartWorkflowOperation<typeof upstreamBudgetWorkflow>(
-      UPSTREAM_BUDGET_WORKFLOW_TYPE,
-      {
-        workflowId,
-        taskQueue,
-        args: [{ ceiling: request.ceiling, leases: [] }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        staticSummary: `Concurrency budget of ${baseUrl}${route === '' ? '' : ` (model ${route})`}`,
-      },
-    ),
+  const start = new WithStartWorkflowOperation<typeof upstreamBudgetWorkflow>(UPSTREAM_BUDGET_WORKFLOW_TYPE, {
+    workflowId,
+    taskQueue,
+    args: [{ ceiling: request.ceiling, leases: [] }],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `Concurrency budget of ${baseUrl}${route === '' ? '' : ` (model ${route})`}`,
   });
+  // The handle is not needed; its promise fails with the update (a closed connection), which the caller sees.
+  start.workflowHandle().catch(() => undefined);
+  return client.workflow.executeUpdateWithStart(renewLeaseUpdate, { args: [request], startWorkflowOperation: start });
 }
