@@ -74,14 +74,15 @@ function outputOf(message: Json, suffix: string, status: string): Json[] {
       content: [{ type: 'reasoning_text', text: reasoning }],
     });
   }
+  const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as Json[]) : [];
   const content: Json[] = [];
-  if (typeof message.content === 'string' && message.content.length > 0) {
+  // An empty text is still the answer, unless the turn only calls tools (servers send "" or null then).
+  if (typeof message.content === 'string' && (message.content.length > 0 || calls.length === 0)) {
     content.push({ type: 'output_text', text: message.content, annotations: [], logprobs: [] });
   }
   if (typeof message.refusal === 'string' && message.refusal.length > 0) {
     content.push({ type: 'refusal', refusal: message.refusal });
   }
-  const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as Json[]) : [];
   // A turn that only calls tools has no message; any other turn has one, even an empty one.
   if (content.length > 0 || calls.length === 0) {
     output.push({ type: 'message', id: `msg_${suffix}`, status, role: 'assistant', content });

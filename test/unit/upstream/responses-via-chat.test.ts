@@ -252,6 +252,21 @@ describe('chatToResponse', () => {
     });
   });
 
+  it('keeps an empty answer as an empty output_text, but not beside tool calls', () => {
+    expect(chatToResponse(chat({ content: '' }), { model: 'm', input: 'x' }).output).toEqual([
+      {
+        type: 'message',
+        id: 'msg_abc',
+        status: 'completed',
+        role: 'assistant',
+        content: [{ type: 'output_text', text: '', annotations: [], logprobs: [] }],
+      },
+    ]);
+    const call = { id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } };
+    const output = chatToResponse(chat({ content: '', tool_calls: [call] }, 'tool_calls'), { model: 'm' }).output;
+    expect((output as { type: string }[]).map((o) => o.type)).toEqual(['function_call']);
+  });
+
   it('refuses an answer that is not a chat completion', () => {
     expect(() => chatToResponse({ object: 'list', data: [] }, { model: 'm' })).toThrow(UnreadableChatError);
   });
