@@ -15,9 +15,10 @@ export type { BodyProblem } from './input-shapes';
 
 /**
  * The model a moderations line without one runs on: `model` is optional in `ModerationCreateParams`, and
- * OpenAI then uses `omni-moderation-latest` (its batch guide's moderations example names the same). Such a
- * line is routed as this model, sent without one (the upstream applies its own default), and a batch of
- * them reports it as the Batch object's `model`.
+ * OpenAI then uses `omni-moderation-latest` (its default since the `text-moderation-*` models were retired:
+ * platform.openai.com/docs/deprecations, "2025-04-28: text-moderation"; its batch guide's moderations
+ * example names it too). Such a line is routed as this model, sent without one (the upstream applies its
+ * own default), and the Batch object's `model` is this name when such a line is the first.
  */
 export const DEFAULT_MODERATION_MODEL = 'omni-moderation-latest';
 
