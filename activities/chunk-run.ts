@@ -1,8 +1,9 @@
 /**
  * The results of one chunk attempt and when they go to storage. Lines finish out of order; finished lines
- * that form a prefix are flushed as a segment every {@link SEGMENT_MAX_LINES} lines or
- * {@link FLUSH_INTERVAL_MS}, and each flush moves the checkpoint the chunk heartbeats. A crash costs what
- * finished since the last flush: about half a second of the worker's throughput.
+ * that form a prefix are flushed as a segment every {@link SEGMENT_MAX_LINES} lines, {@link FLUSH_INTERVAL_MS}
+ * or {@link SEGMENT_MAX_CHARS} of result lines held, and each flush moves the checkpoint the chunk
+ * heartbeats. A crash costs what finished since the last flush: about half a second of the worker's
+ * throughput.
  */
 import type { FileStore } from '../storage';
 import type { ChunkProgress, SegmentRecord } from './batch-parts';
@@ -11,8 +12,13 @@ import { USAGE_FIELDS, usageFromNumbers, usageNumbers } from './jsonl/result-lin
 
 /** A segment is flushed once this many lines in a row are finished… */
 const SEGMENT_MAX_LINES = 500;
-/** …or this long after the last flush. */
+/** …or this long after the last flush… */
 const FLUSH_INTERVAL_MS = 500;
+/**
+ * …or once the result lines held reach this many characters: embeddings answers run to hundreds of KB a
+ * line (a float array per input), and 500 of them must not wait in memory for their segment.
+ */
+export const SEGMENT_MAX_CHARS = 8 * 1024 * 1024;
 
 /** The state of a position of a chunk: no result yet, a result line for either file, or flushed. */
 const PENDING = 0;
@@ -66,6 +72,8 @@ export class ChunkRun {
   private committed = 0;
   private ready = 0;
   private lastFlush = Date.now();
+  /** Characters of the result lines recorded and not flushed yet. */
+  private held = 0;
   private flushRunning = false;
   private flushing: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -86,6 +94,7 @@ export class ChunkRun {
     const { results } = this;
     results.state[position] = kind;
     results.lines[position] = line;
+    this.held += line.length;
     if (kind === OUTPUT) usageNumbers(usage, results.usage, position * USAGE_FIELDS);
     while (this.ready < this.options.total && results.state[this.ready] !== PENDING) this.ready++;
     this.maybeFlush();
@@ -94,7 +103,11 @@ export class ChunkRun {
   /** Starts a flush when one is due and none is running (a running one re-checks when it ends). */
   maybeFlush(): void {
     if (this.flushRunning || this.stopped || this.ready <= this.committed) return;
-    if (this.ready - this.committed < SEGMENT_MAX_LINES && Date.now() - this.lastFlush < FLUSH_INTERVAL_MS) return;
+    const due =
+      this.ready - this.committed >= SEGMENT_MAX_LINES ||
+      this.held >= SEGMENT_MAX_CHARS ||
+      Date.now() - this.lastFlush >= FLUSH_INTERVAL_MS;
+    if (!due) return;
     this.flushRunning = true;
     this.lastFlush = Date.now();
     this.flush(this.ready).then(
@@ -129,6 +142,8 @@ export class ChunkRun {
       const endByte = this.ends[upTo - 1] ?? this.options.endByte;
       const { record, output, errors } = this.segment(this.committed, upTo, final, endByte);
       await writeSegment(this.options.store, this.options.batchId, this.options.chunkIndex, record, output, errors);
+      for (const line of output) this.held -= line.length;
+      for (const line of errors) this.held -= line.length;
       this.results.state.fill(FLUSHED, this.committed, upTo);
       this.results.lines.fill(undefined, this.committed, upTo);
       this.committed = upTo;

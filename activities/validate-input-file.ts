@@ -112,12 +112,14 @@ class LineChecker {
   /** Byte offset of each request line (blank lines are not requests). */
   readonly starts: number[] = [];
   totalBytes = 0;
-  /** The model of the first valid request line. */
+  /** The model of the first valid request line (for a moderations line without one, its default model). */
   model: string | null = null;
   /** The lines that name each model (at most as many as are reported), to check against the upstreams. */
   readonly modelLines = new Map<string, number[]>();
   private readonly seen = new Set<string>();
   private lineNo = 0;
+  /** Embedding inputs of the valid lines so far. */
+  private embeddingInputs = 0;
 
   constructor(
     private readonly endpoint: BatchEndpoint,
@@ -161,13 +163,36 @@ class LineChecker {
       );
     } else {
       this.seen.add(checked.line.custom_id);
-      const { model } = checked.line.body;
-      this.model ??= model;
-      const lines = this.modelLines.get(model) ?? [];
-      if (lines.length < MAX_REPORTED_ERRORS) lines.push(this.lineNo);
-      this.modelLines.set(model, lines);
+      this.countInputs(checked.inputs);
+      // The first valid line's model is the batch's; a moderations line may name none (its default model).
+      this.model ??= checked.model;
+      // Only a model a line names is checked against the upstreams: an implied one is the upstream's own.
+      if (checked.modelNamed) {
+        const lines = this.modelLines.get(checked.model) ?? [];
+        if (lines.length < MAX_REPORTED_ERRORS) lines.push(this.lineNo);
+        this.modelLines.set(checked.model, lines);
+      }
     }
     return errors.length < MAX_REPORTED_ERRORS;
+  }
+
+  /**
+   * Adds a line's embedding inputs to the batch's, and reports the line that takes them past
+   * `maxEmbeddingInputs` (OpenAI: "/v1/embeddings batches are also restricted to a maximum of 50,000
+   * embedding inputs across all requests in the batch", `BatchCreateParams.endpoint`). The code is ours:
+   * OpenAI documents none.
+   */
+  private countInputs(inputs: number): void {
+    const max = this.options.maxEmbeddingInputs ?? Infinity;
+    const before = this.embeddingInputs;
+    this.embeddingInputs += inputs;
+    if (before <= max && this.embeddingInputs > max) {
+      this.report(
+        'too_many_inputs',
+        `This line takes the batch past ${max} embedding inputs (${this.embeddingInputs} so far); an embeddings batch may hold at most ${max} inputs in all.`,
+        'body.input',
+      );
+    }
   }
 
   private report(code: string, message: string, param: string | null = null): void {

@@ -32,6 +32,7 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
     chunkWindow: batchConfig.chunkWindow,
     maxRequests: batchConfig.maxRequests,
     maxLineBytes: batchConfig.maxLineBytes,
+    maxEmbeddingInputs: batchConfig.maxEmbeddingInputs,
     chunkHeartbeatTimeoutSeconds: batchConfig.chunkHeartbeatTimeoutSeconds,
     deadlineClasses: Object.values(batchConfig.completionWindows).sort((a, b) => a - b),
   };

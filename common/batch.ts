@@ -26,8 +26,18 @@ export function isTerminalStatus(status: BatchStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-/** The endpoints a batch may target. */
-export const BATCH_ENDPOINTS = ['/v1/chat/completions', '/v1/completions'] as const;
+/**
+ * The endpoints a batch may target: the five OpenAI batches that run on a language model server. (OpenAI's
+ * `BatchCreateParams.endpoint` also lists `/v1/images/generations`, `/v1/images/edits` and `/v1/videos`,
+ * which no OpenAI-compatible inference server we run on serves.)
+ */
+export const BATCH_ENDPOINTS = [
+  '/v1/chat/completions',
+  '/v1/completions',
+  '/v1/embeddings',
+  '/v1/responses',
+  '/v1/moderations',
+] as const;
 export type BatchEndpoint = (typeof BATCH_ENDPOINTS)[number];
 
 export interface RequestCounts {
@@ -109,6 +119,8 @@ export interface BatchExecutionOptions {
   maxRequests: number;
   /** Longest request line, in bytes (absent in old histories: no limit). */
   maxLineBytes?: number;
+  /** Most embedding inputs of an `/v1/embeddings` batch, over all its lines (absent in old histories: no limit). */
+  maxEmbeddingInputs?: number;
   /** A chunk whose worker sent no heartbeat for this long is retried elsewhere (absent in old histories: 30). */
   chunkHeartbeatTimeoutSeconds?: number;
   /** Whether the Batch* search attributes are registered, so the workflow may set them (absent: false). */

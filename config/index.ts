@@ -21,6 +21,11 @@ export interface UpstreamTarget {
   baseUrl: string;
   apiKey: string | null;
   maxConcurrency: number;
+  /**
+   * `chat`: the upstream lacks `/v1/responses`; its lines go to `/chat/completions`, translated both ways
+   * (absent: `native`).
+   */
+  responses?: 'native' | 'chat';
 }
 
 /** The configuration of `npm start`, which runs every process: all of it. */
@@ -141,6 +146,7 @@ function toConfig(
     batch: {
       maxRequests: e.BATCH_MAX_REQUESTS,
       maxLineBytes: e.BATCH_MAX_LINE_BYTES,
+      maxEmbeddingInputs: e.BATCH_MAX_EMBEDDING_INPUTS,
       maxFileBytes: e.BATCH_MAX_FILE_BYTES,
       completionWindowSeconds: e.BATCH_COMPLETION_WINDOW_SECONDS,
       /** Each accepted `completion_window` and the seconds it lasts: OpenAI's `24h` always (it lasts
@@ -196,6 +202,7 @@ function upstreamConfig(e: Env, routes: Record<string, UpstreamTarget>) {
         baseUrl: e.UPSTREAM_BASE_URL.replace(/\/+$/, ''),
         apiKey: e.UPSTREAM_API_KEY ?? null,
         maxConcurrency: e.UPSTREAM_MAX_CONCURRENCY,
+        responses: e.UPSTREAM_RESPONSES_VIA_CHAT ? 'chat' : 'native',
       }
     : null;
   return {
@@ -241,6 +248,7 @@ function parseModelRoutes(
         baseUrl: r.baseUrl.replace(/\/+$/, ''),
         apiKey: r.apiKey ?? null,
         maxConcurrency: r.maxConcurrency ?? defaultConcurrency,
+        responses: r.responses ?? 'native',
       },
     ]),
   );

@@ -15,10 +15,15 @@ export const STANDALONE: ReadBy = ['standalone'];
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().min(1);
 
+/** How an upstream runs `/v1/responses` lines: itself, or (a server without that route) as chat completions. */
+export const RESPONSES_MODES = ['native', 'chat'] as const;
+
 export const UpstreamRoute = z.object({
   baseUrl: z.url(),
   apiKey: z.string().min(1).optional(),
   maxConcurrency: z.number().int().min(1).optional(),
+  /** `chat`: send `/v1/responses` lines to this upstream's `/chat/completions`, translated both ways. */
+  responses: z.enum(RESPONSES_MODES).optional(),
 });
 
 export const Env = z.object({
@@ -95,6 +100,11 @@ export const Env = z.object({
     .default(8)
     .describe('attempts per request on retryable upstream failures')
     .meta({ readBy: WORKER }),
+  UPSTREAM_RESPONSES_VIA_CHAT: z
+    .stringbool()
+    .default(false)
+    .describe('send /v1/responses lines to the default upstream as chat completions, translated both ways')
+    .meta({ readBy: WORKER }),
   MODEL_ROUTES: z
     .string()
     .min(1)
@@ -126,6 +136,10 @@ export const Env = z.object({
   BATCH_MAX_REQUESTS: positiveInt
     .default(50_000)
     .describe('most request lines in one input file')
+    .meta({ readBy: API }),
+  BATCH_MAX_EMBEDDING_INPUTS: positiveInt
+    .default(50_000)
+    .describe('most embedding inputs of an /v1/embeddings batch, over all its lines')
     .meta({ readBy: API }),
   BATCH_MAX_FILE_BYTES: positiveInt.default(209_715_200).describe('largest upload').meta({ readBy: API }),
   BATCH_COMPLETION_WINDOWS: z

@@ -126,6 +126,8 @@ async function startModel() {
     fail(err instanceof ModelWeightsError ? err.message : `Could not start the embedded model: ${err.message}`);
   }
   process.env.UPSTREAM_BASE_URL = model.baseUrl;
+  // The model server has chat completions but no Responses API: /v1/responses lines run as chat completions.
+  process.env.UPSTREAM_RESPONSES_VIA_CHAT ||= 'true';
   // The small model serves two requests at a time; more would only wait in its queue.
   process.env.UPSTREAM_MAX_CONCURRENCY ||= '4';
   say(`Embedded model:   ${MODEL_ID} at ${model.baseUrl} (batch lines use "model": "${MODEL_ID}")`);

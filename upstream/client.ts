@@ -1,6 +1,7 @@
 import { Agent } from 'undici';
 import type { UpstreamTarget } from '../config';
 import { Aimd } from './aimd';
+import { endpointCall } from './endpoint-call';
 import { FairLimiter } from './fair-limiter';
 import { post, ResponseTooLargeError } from './http-post';
 import {
@@ -105,12 +106,19 @@ export class UpstreamClient {
         }),
       });
     }
-    let url = route.urls.get(req.url);
-    if (url === undefined) {
-      url = new URL(route.target.baseUrl + req.url.replace(/^\/v1(?=\/)/, ''));
-      route.urls.set(req.url, url);
+    // The line's endpoint on this upstream: its path and body (translated for some), and its answer.
+    const call = endpointCall(req, route.target);
+    if (!('finish' in call)) {
+      slot?.release();
+      return Promise.resolve(call);
     }
-    return this.attempts(req, route, url, route.headers, req.stopper, slot);
+    let url = route.urls.get(call.url);
+    if (url === undefined) {
+      url = new URL(route.target.baseUrl + call.url.replace(/^\/v1(?=\/)/, ''));
+      route.urls.set(call.url, url);
+    }
+    const sent = call.body === req.body ? req : { ...req, body: call.body };
+    return this.attempts(sent, route, url, route.headers, req.stopper, slot).then(call.finish);
   }
 
   private async attempts(

@@ -6,9 +6,12 @@
  * Lines reach this only after validation parsed them with JSON.parse, so they are valid JSON objects.
  */
 
+import { DEFAULT_MODERATION_MODEL } from './endpoint-rules';
+
 export interface ScannedRequest {
   customId: string;
   url: string;
+  /** The model that picks the route: `body.model`, or a moderations line's default model when it names none. */
   model: string;
   /** The raw JSON text of `body`. */
   bodyText: string;
@@ -94,12 +97,14 @@ export function scanRequestLine(text: string): ScannedRequest {
     return text.slice(range[0], range[1]);
   };
   const bodyText = value('body');
+  const url = JSON.parse(value('url')) as string;
   const modelRange = members(bodyText, BODY_KEYS).get('model');
-  if (modelRange === undefined) throw new SyntaxError("missing 'body.model'");
+  const model = modelRange === undefined ? null : (JSON.parse(bodyText.slice(modelRange[0], modelRange[1])) as unknown);
+  if (typeof model !== 'string' && url !== '/v1/moderations') throw new SyntaxError("missing 'body.model'");
   return {
     customId: JSON.parse(value('custom_id')) as string,
-    url: JSON.parse(value('url')) as string,
-    model: JSON.parse(bodyText.slice(modelRange[0], modelRange[1])) as string,
+    url,
+    model: typeof model === 'string' ? model : DEFAULT_MODERATION_MODEL,
     bodyText,
   };
 }

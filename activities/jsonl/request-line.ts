@@ -1,21 +1,25 @@
 import type { BatchEndpoint, BatchError } from '../../common/batch';
+import type { BodyFacts } from './endpoint-rules';
+import { checkBody, isProblem } from './endpoint-rules';
 
 /** A request line that passed validation. */
 export interface RequestLine {
   custom_id: string;
   method: 'POST';
   url: string;
-  body: Record<string, unknown> & { model: string };
+  /** `model` is absent only on a moderations line (see {@link BodyFacts}). */
+  body: Record<string, unknown> & { model?: string };
 }
 
 /** Deepest nesting of objects and arrays a request line may have; no real request comes near it. */
 export const MAX_NESTING_DEPTH = 128;
 
-export type LineCheck = { ok: true; line: RequestLine } | { ok: false; error: Omit<BatchError, 'line'> };
+export type LineCheck = ({ ok: true; line: RequestLine } & BodyFacts) | { ok: false; error: Omit<BatchError, 'line'> };
 
 /**
  * Checks one line of an input file against the rules of OpenAI's Batch API, with OpenAI's error codes
- * where they are known. Uniqueness of `custom_id` is checked by the caller, which sees every line.
+ * where they are known; the body against its endpoint's rules (`endpoint-rules.ts`). Uniqueness of
+ * `custom_id` and limits over all lines are checked by the caller, which sees every line.
  */
 export function checkRequestLine(text: string, endpoint: BatchEndpoint): LineCheck {
   if (nestsDeeperThan(text, MAX_NESTING_DEPTH)) {
@@ -53,21 +57,9 @@ export function checkRequestLine(text: string, endpoint: BatchEndpoint): LineChe
   if (typeof body !== 'object' || Array.isArray(body) || body === null) {
     return fail('invalid_request', "Invalid 'body': expected an object.", 'body');
   }
-  const b = body as Record<string, unknown>;
-  if (typeof b.model !== 'string' || b.model.length === 0) {
-    return fail('invalid_request', 'Model parameter is required.', 'body.model');
-  }
-  if (b.stream === true) {
-    const api = endpoint === '/v1/chat/completions' ? 'Chat Completions' : 'Completions';
-    return fail('streaming_unsupported', `${api}: Streaming is not supported in the Batch API.`, 'body.stream');
-  }
-  if (endpoint === '/v1/chat/completions' && (b.messages === undefined || b.messages === null)) {
-    return fail('invalid_request', 'Messages parameter is required.', 'body.messages');
-  }
-  if (endpoint === '/v1/completions' && (b.prompt === undefined || b.prompt === null)) {
-    return fail('invalid_request', 'Prompt parameter is required.', 'body.prompt');
-  }
-  return { ok: true, line: obj as unknown as RequestLine };
+  const facts = checkBody(endpoint, body as Record<string, unknown>);
+  if (isProblem(facts)) return { ok: false, error: facts };
+  return { ok: true, line: obj as unknown as RequestLine, ...facts };
 }
 
 function fail(code: string, message: string, param: string | null): LineCheck {

@@ -65,9 +65,11 @@ export function errorLine(id: string, customId: string, code: string, message: s
 }
 
 /**
- * The token usage of one response, from its `usage` object: Chat Completions and Completions name them
- * `prompt_tokens` and `completion_tokens`, the Responses API `input_tokens` and `output_tokens`; both map
- * to the Batch's `usage`.
+ * The token usage of one response, from its `usage` object, in each endpoint's own shape: Chat
+ * Completions and Completions `prompt_tokens`, `completion_tokens` (+ `prompt_tokens_details.cached_tokens`,
+ * `completion_tokens_details.reasoning_tokens`); Embeddings `prompt_tokens` and `total_tokens`, no output;
+ * the Responses API `input_tokens`, `output_tokens` (+ `input_tokens_details.cached_tokens`,
+ * `output_tokens_details.reasoning_tokens`); Moderations none (all zero). All map to the Batch's `usage`.
  */
 export function usageOf(u: unknown): BatchUsage {
   const n = new Float64Array(USAGE_FIELDS);

@@ -103,11 +103,15 @@ describe('Batches API', () => {
       await badRequest({ input_file_id: inputFileId, endpoint: '/v1/invalid/endpoint', completion_window: '24h' }),
     ).toEqual({
       message:
-        "Invalid value: '/v1/invalid/endpoint'. Supported values are: '/v1/chat/completions' and '/v1/completions'.",
+        "Invalid value: '/v1/invalid/endpoint'. Supported values are: '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', and '/v1/moderations'.",
       type: 'invalid_request_error',
       param: 'endpoint',
       code: 'invalid_value',
     });
+    // OpenAI batches images and videos too; no inference server this runs on serves them.
+    expect(
+      await badRequest({ input_file_id: inputFileId, endpoint: '/v1/images/generations', completion_window: '24h' }),
+    ).toMatchObject({ param: 'endpoint', code: 'invalid_value' });
     for (const window of ['1h', '48h', '']) {
       expect(
         await badRequest({ input_file_id: inputFileId, endpoint: '/v1/completions', completion_window: window }),

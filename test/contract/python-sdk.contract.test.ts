@@ -15,14 +15,18 @@ describe('the Python openai client', () => {
   let python: string;
   beforeAll(async () => {
     python = ensurePythonVenv();
-    stack = await startTestStack();
+    stack = await startTestStack({ env: { BATCH_MAX_EMBEDDING_INPUTS: '10' } });
   });
   afterAll(() => stack.stop());
 
   it('passes the Python contract suite', async () => {
     // Asynchronously: the API and worker under test run in this process and must keep answering.
     const child = spawn(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', path.join(__dirname, 'python')], {
-      env: { PATH: process.env.PATH ?? '', BATCH_API_BASE_URL: `${stack.api.url}/v1` },
+      env: {
+        PATH: process.env.PATH ?? '',
+        BATCH_API_BASE_URL: `${stack.api.url}/v1`,
+        BATCH_MAX_EMBEDDING_INPUTS: '10',
+      },
     });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));

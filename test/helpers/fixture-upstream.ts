@@ -71,8 +71,9 @@ export interface FixtureUpstreamOptions {
   /** The POST endpoints it serves (default all five); the others answer 404, as a server without the route. */
   endpoints?: readonly FixtureEndpoint[];
   /**
-   * Model ids `GET /v1/models` lists; null (the default): `/v1/models` answers 404, as a server without a
-   * model list, so that validation refuses no model for it.
+   * Model ids `GET /v1/models` lists, and the only ones it serves (another model is 404 `model_not_found`);
+   * null (the default): `/v1/models` answers 404, as a server without a model list, so that validation
+   * refuses no model for it, and any model is served.
    */
   models?: readonly string[] | null;
   /** Length of embedding vectors when a request names no `dimensions` (default 8). */
@@ -194,6 +195,12 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
     // Moderation is the one endpoint where OpenAI defaults the model.
     if (typeof body.model !== 'string' && endpoint !== '/v1/moderations') {
       return json(res, 400, errorBody('you must provide a model parameter', 'invalid_request_error'));
+    }
+    // With a model list, a model not on it is unknown, as vLLM and OpenAI answer it.
+    const listed = options.models ?? null;
+    if (listed !== null && typeof body.model === 'string' && !listed.includes(body.model)) {
+      const message = `The model '${body.model}' does not exist`;
+      return json(res, 404, errorBody(message, 'invalid_request_error', 'model_not_found', 'model'));
     }
     const reply = answer(endpoint, body, { n, embeddingDimensions: options.embeddingDimensions ?? 8 });
     res.setHeader('x-request-id', `req_fixture_${n}`);

@@ -8,6 +8,7 @@ import OpenAI, { toFile } from 'openai';
 import { startApiServer } from '../../api/server';
 import type { RunningApi } from '../../api/server';
 import { loadConfig } from '../../config';
+import type { BatchEndpoint } from '../../common/batch';
 import type { Config } from '../../config';
 import { createLogger } from '../../telemetry/logger';
 import type { Logger } from '../../telemetry/logger';
@@ -117,18 +118,22 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   };
 }
 
-/** One JSONL request line. */
+/** One JSONL request line of `endpoint`, with a body in its shape (`extraBody` on top). */
 export function requestLine(
   customId: string,
-  endpoint: '/v1/chat/completions' | '/v1/completions',
+  endpoint: BatchEndpoint,
   extraBody: Record<string, unknown> = {},
   model = 'fixture-model',
 ): Record<string, unknown> {
-  const body =
-    endpoint === '/v1/chat/completions'
-      ? { model, messages: [{ role: 'user', content: `hello from ${customId}` }], ...extraBody }
-      : { model, prompt: `hello from ${customId}`, ...extraBody };
-  return { custom_id: customId, method: 'POST', url: endpoint, body };
+  const text = `hello from ${customId}`;
+  const bodies: Record<BatchEndpoint, Record<string, unknown>> = {
+    '/v1/chat/completions': { model, messages: [{ role: 'user', content: text }] },
+    '/v1/completions': { model, prompt: text },
+    '/v1/embeddings': { model, input: text },
+    '/v1/responses': { model, input: text },
+    '/v1/moderations': { model, input: text },
+  };
+  return { custom_id: customId, method: 'POST', url: endpoint, body: { ...bodies[endpoint], ...extraBody } };
 }
 
 /** Uploads lines (objects are serialized, strings sent as they are) as a `.jsonl` batch input file. */
@@ -141,7 +146,7 @@ export async function uploadLines(client: OpenAI, lines: (Record<string, unknown
 export async function createBatch(
   client: OpenAI,
   lines: (Record<string, unknown> | string)[],
-  endpoint: '/v1/chat/completions' | '/v1/completions' = '/v1/chat/completions',
+  endpoint: BatchEndpoint = '/v1/chat/completions',
 ) {
   const file = await uploadLines(client, lines);
   return client.batches.create({ input_file_id: file.id, endpoint, completion_window: '24h' });

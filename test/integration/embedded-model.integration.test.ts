@@ -1,8 +1,9 @@
 /**
  * Pins `npm start` with no upstream, on a fresh data directory: it runs the embedded model (a real small
- * language model) and batches complete on it — chat and completions, with OpenAI's shapes, usage and
- * finish_reason (never the words) — lists it at `/v1/models`, refuses other models, restarts the model
- * server when it dies, and stops it with everything else.
+ * language model) and batches complete on it — chat, completions, embeddings, and responses through the
+ * chat translation, with OpenAI's shapes, usage and finish_reason (never the words); moderations, which it
+ * does not serve, are error lines that say so — lists it at `/v1/models`, refuses other models, restarts
+ * the model server when it dies, and stops it with everything else.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { connect } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import OpenAI from 'openai';
+import type { BatchEndpoint } from '../../common/batch';
 import { MODEL_ID } from '../../model/contract';
 import { freePort } from '../helpers/ports';
 import { launch } from '../helpers/processes';
@@ -54,6 +56,69 @@ const line = (id: string, url: '/v1/chat/completions' | '/v1/completions', model
       ? { model, messages: [{ role: 'user', content: `Say hello to ${id}.` }], max_tokens: 8, temperature: 0 }
       : { model, prompt: `The colour of the sky is`, max_tokens: 8, temperature: 0 },
 });
+
+/** Embeddings, responses (run as chat completions: npm start sets UPSTREAM_RESPONSES_VIA_CHAT) and moderations. */
+async function endpointBatches(client: OpenAI, modelPort: number): Promise<void> {
+  const run = async (lines: Record<string, unknown>[], endpoint: BatchEndpoint) => {
+    const { batch } = await waitForBatch(client, (await createBatch(client, lines, endpoint)).id, {
+      timeoutMs: 300_000,
+    });
+    expect(batch).toMatchObject({ status: 'completed', request_counts: { total: lines.length } });
+    return batch;
+  };
+  const lineOf = (id: string, url: BatchEndpoint, body: Record<string, unknown>) => ({
+    custom_id: id,
+    method: 'POST',
+    url,
+    body: { model: MODEL_ID, ...body },
+  });
+
+  const embeddings = await run(
+    ['a', 'b'].map((id) => lineOf(`emb-${id}`, '/v1/embeddings', { input: [`colour ${id}`, 'sky'] })),
+    '/v1/embeddings',
+  );
+  expect(embeddings).toMatchObject({ model: MODEL_ID, request_counts: { completed: 2 }, usage: { output_tokens: 0 } });
+  expect(embeddings.usage!.input_tokens).toBeGreaterThan(0);
+  expect(embeddings.usage!.total_tokens).toBe(embeddings.usage!.input_tokens);
+  for (const { response } of await downloadLines(client, embeddings.output_file_id!)) {
+    const body: OpenAI.CreateEmbeddingResponse = response.body;
+    expect(body.object).toBe('list');
+    expect(body.data.map((d) => d.index)).toEqual([0, 1]);
+    expect(body.data[0].embedding.length).toBeGreaterThan(0);
+  }
+
+  const responses = await run(
+    ['a', 'b'].map((id) =>
+      lineOf(`resp-${id}`, '/v1/responses', {
+        instructions: 'Answer in one word.',
+        input: `Say hello to ${id}.`,
+        max_output_tokens: 8,
+        temperature: 0,
+      }),
+    ),
+    '/v1/responses',
+  );
+  expect(responses).toMatchObject({ model: MODEL_ID, request_counts: { completed: 2 } });
+  expect(responses.usage!.input_tokens).toBeGreaterThan(0);
+  expect(responses.usage!.output_tokens).toBeGreaterThan(0);
+  for (const { response } of await downloadLines(client, responses.output_file_id!)) {
+    const body: OpenAI.Responses.Response = response.body;
+    expect(body).toMatchObject({ object: 'response', model: MODEL_ID, instructions: 'Answer in one word.' });
+    expect(['completed', 'incomplete']).toContain(body.status);
+    const message = body.output.find((item) => item.type === 'message');
+    expect(message).toMatchObject({ role: 'assistant', content: [{ type: 'output_text' }] });
+    expect(body.usage!.output_tokens).toBeGreaterThan(0);
+  }
+
+  const moderations = await run([lineOf('mod-a', '/v1/moderations', { input: 'hello' })], '/v1/moderations');
+  expect(moderations).toMatchObject({ output_file_id: null, request_counts: { failed: 1 } });
+  const [error] = await downloadLines(client, moderations.error_file_id!);
+  expect(error.response.status_code).toBe(404);
+  expect(error.response.body.error).toMatchObject({
+    code: 'unsupported_endpoint',
+    message: expect.stringContaining(`The upstream http://127.0.0.1:${modelPort}/v1 does not serve POST /moderations`),
+  });
+}
 
 describe('npm start with no upstream', () => {
   let dataDir: string;
@@ -100,6 +165,8 @@ describe('npm start with no upstream', () => {
         expect(response.body.usage.completion_tokens).toBeGreaterThan(0);
       }
     }
+
+    await endpointBatches(client, ports.model);
 
     // A model it does not serve is refused at validation, as at OpenAI.
     const refused = await createBatch(client, [line('other', '/v1/chat/completions', 'gpt-4o')]);

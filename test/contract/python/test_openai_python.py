@@ -5,43 +5,11 @@ BATCH_API_BASE_URL points at it.
 """
 
 import json
-import os
-import time
 
 import pytest
-from openai import BadRequestError, ConflictError, NotFoundError, OpenAI
+from openai import BadRequestError, ConflictError, NotFoundError
 
-client = OpenAI(base_url=os.environ["BATCH_API_BASE_URL"], api_key="unused", max_retries=0)
-TERMINAL = {"completed", "failed", "expired", "cancelled"}
-
-
-def request_line(custom_id, endpoint="/v1/chat/completions", **extra):
-    if endpoint == "/v1/chat/completions":
-        body = {"model": "fixture-model", "messages": [{"role": "user", "content": f"hello from {custom_id}"}]}
-    else:
-        body = {"model": "fixture-model", "prompt": f"hello from {custom_id}"}
-    body.update(extra)
-    return {"custom_id": custom_id, "method": "POST", "url": endpoint, "body": body}
-
-
-def upload(lines, name="input.jsonl", purpose="batch"):
-    text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n"
-    return client.files.create(file=(name, text.encode()), purpose=purpose)
-
-
-def wait(batch_id, timeout=60):
-    deadline = time.time() + timeout
-    while True:
-        batch = client.batches.retrieve(batch_id)
-        if batch.status in TERMINAL:
-            return batch
-        assert time.time() < deadline, f"{batch_id} still {batch.status}"
-        time.sleep(0.1)
-
-
-def jsonl(file_id):
-    return [json.loads(line) for line in client.files.content(file_id).text.splitlines() if line]
-
+from batch_api import client, jsonl, request_line, upload, wait
 
 def test_file_round_trip():
     file = upload([request_line("f-1")], name="requests.jsonl")

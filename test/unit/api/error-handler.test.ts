@@ -31,9 +31,10 @@ describe('toApiError', () => {
   });
 
   it('lists supported values for an invalid enum', () => {
-    const e = zodError(BatchCreateParams, { ...valid, endpoint: '/v1/embeddings' });
+    const e = zodError(BatchCreateParams, { ...valid, endpoint: '/v1/images/generations' });
     expect(e).toMatchObject({
-      message: "Invalid value: '/v1/embeddings'. Supported values are: '/v1/chat/completions' and '/v1/completions'.",
+      message:
+        "Invalid value: '/v1/images/generations'. Supported values are: '/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses', and '/v1/moderations'.",
       param: 'endpoint',
       code: 'invalid_value',
     });

@@ -18,9 +18,15 @@ describe('loadConfig', () => {
       dbFile: path.resolve('./data/temporal.db'),
     });
     expect(c.storage).toEqual({ kind: 'local', dir: path.resolve('./data/objects') });
-    expect(c.upstream.default).toEqual({ baseUrl: 'http://127.0.0.1:8080/v1', apiKey: null, maxConcurrency: 64 });
+    expect(c.upstream.default).toEqual({
+      baseUrl: 'http://127.0.0.1:8080/v1',
+      apiKey: null,
+      maxConcurrency: 64,
+      responses: 'native',
+    });
     expect(c.batch).toMatchObject({
       maxRequests: 50_000,
+      maxEmbeddingInputs: 50_000,
       maxLineBytes: 8 * 1024 * 1024,
       maxFileBytes: 209_715_200,
       completionWindowSeconds: 86_400,
@@ -88,7 +94,7 @@ describe('loadConfig', () => {
     const routes = { 'llama-3': { baseUrl: 'http://10.0.0.2:8000/v1/', maxConcurrency: 8 } };
     const inline = loadConfig({ MODEL_ROUTES: JSON.stringify(routes) }, 'worker');
     expect(inline.upstream.routes).toEqual({
-      'llama-3': { baseUrl: 'http://10.0.0.2:8000/v1', apiKey: null, maxConcurrency: 8 },
+      'llama-3': { baseUrl: 'http://10.0.0.2:8000/v1', apiKey: null, maxConcurrency: 8, responses: 'native' },
     });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'routes-'));
     const file = path.join(dir, 'routes.json');
@@ -98,6 +104,24 @@ describe('loadConfig', () => {
       /MODEL_ROUTES\.m\.baseUrl/,
     );
     expect(() => loadConfig({ MODEL_ROUTES: path.join(dir, 'missing.json') }, 'worker')).toThrow(/cannot read/);
+  });
+
+  it('reads how an upstream runs /v1/responses lines: natively, or as chat completions', () => {
+    const routes = { ollama: { baseUrl: 'http://10.0.0.3:11434/v1', responses: 'chat' } };
+    const c = loadConfig({ ...UPSTREAM, UPSTREAM_RESPONSES_VIA_CHAT: 'true', MODEL_ROUTES: JSON.stringify(routes) });
+    expect(c.upstream.default?.responses).toBe('chat');
+    expect(c.upstream.routes.ollama.responses).toBe('chat');
+    expect(() =>
+      loadConfig({ MODEL_ROUTES: '{"m": {"baseUrl": "http://h/v1", "responses": "yes"}}' }, 'worker'),
+    ).toThrow(/MODEL_ROUTES\.m\.responses/);
+    expect(() => loadConfig({ ...UPSTREAM, UPSTREAM_RESPONSES_VIA_CHAT: 'sometimes' })).toThrow(
+      /UPSTREAM_RESPONSES_VIA_CHAT/,
+    );
+  });
+
+  it('reads the embedding-input limit of a batch', () => {
+    expect(loadConfig({ ...UPSTREAM, BATCH_MAX_EMBEDDING_INPUTS: '10' }).batch.maxEmbeddingInputs).toBe(10);
+    expect(() => loadConfig({ ...UPSTREAM, BATCH_MAX_EMBEDDING_INPUTS: '0' })).toThrow(/BATCH_MAX_EMBEDDING_INPUTS/);
   });
 
   it('describes every variable', () => {
@@ -116,5 +140,11 @@ describe('unreadVariables', () => {
     expect(unreadVariables(env, 'api')).toEqual(['UPSTREAM_MAX_CONCURRENCY']);
     expect(unreadVariables({ ...env, TEMPORAL_UI_PORT: '9000' }, 'standalone')).toEqual([]);
     expect(unreadVariables({ TEMPORAL_UI_PORT: '9000' }, 'api')).toEqual(['TEMPORAL_UI_PORT']);
+    expect(unreadVariables({ UPSTREAM_RESPONSES_VIA_CHAT: 'true', BATCH_MAX_EMBEDDING_INPUTS: '9' }, 'api')).toEqual([
+      'UPSTREAM_RESPONSES_VIA_CHAT',
+    ]);
+    expect(unreadVariables({ UPSTREAM_RESPONSES_VIA_CHAT: 'true', BATCH_MAX_EMBEDDING_INPUTS: '9' }, 'worker')).toEqual(
+      ['BATCH_MAX_EMBEDDING_INPUTS'],
+    );
   });
 });

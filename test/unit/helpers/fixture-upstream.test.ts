@@ -369,11 +369,18 @@ describe('fixture upstream: endpoints and models options', () => {
     const api = client();
     expect((await api.models.list()).data.map((m) => m.id)).toEqual(['small', 'org/large']);
     expect((await api.models.retrieve('org/large')).id).toBe('org/large');
+    // It serves the models on its list only, and names an unknown one as vLLM does.
+    expect((await api.completions.create({ model: 'small', prompt: 'x' })).model).toBe('small');
+    await expect(api.completions.create({ model: 'other', prompt: 'x' })).rejects.toMatchObject({
+      status: 404,
+      code: 'model_not_found',
+      param: 'model',
+    });
 
     upstream.setOptions({ models: null });
     await expect(api.models.list()).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     await expect(api.models.retrieve('small')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
-    // Models are not checked on the POST endpoints.
+    // Without a list, models are not checked on the POST endpoints.
     expect((await api.completions.create({ model: 'anything', prompt: 'x' })).model).toBe('anything');
   });
 });

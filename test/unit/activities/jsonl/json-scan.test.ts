@@ -46,4 +46,13 @@ describe('scanRequestLine', () => {
     expect(scanned.customId).toBe('x"}');
     expect(JSON.parse(scanned.bodyText)).toEqual(body);
   });
+
+  it('routes a moderations line without a model as the default moderation model, and only that one', () => {
+    const line = (url: string) => JSON.stringify({ custom_id: 'm', method: 'POST', url, body: { input: 'text' } });
+    expect(scanRequestLine(line('/v1/moderations'))).toMatchObject({
+      model: 'omni-moderation-latest',
+      bodyText: '{"input":"text"}',
+    });
+    expect(() => scanRequestLine(line('/v1/embeddings'))).toThrow(/body\.model/);
+  });
 });

@@ -1,5 +1,6 @@
 /** Pins the per-line validation rules and OpenAI's error codes and messages for each. */
 import { checkRequestLine } from '../../../../activities/jsonl/request-line';
+import type { BatchEndpoint } from '../../../../common/batch';
 
 const good = {
   custom_id: 'r1',
@@ -8,13 +9,13 @@ const good = {
   body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
 };
 
-function check(value: unknown, endpoint: '/v1/chat/completions' | '/v1/completions' = '/v1/chat/completions') {
+function check(value: unknown, endpoint: BatchEndpoint = '/v1/chat/completions') {
   return checkRequestLine(typeof value === 'string' ? value : JSON.stringify(value), endpoint);
 }
 
 describe('checkRequestLine', () => {
   it('accepts a well-formed line', () => {
-    expect(check(good)).toEqual({ ok: true, line: good });
+    expect(check(good)).toEqual({ ok: true, line: good, model: 'm', modelNamed: true, inputs: 0 });
     expect(
       check(
         { custom_id: 'c', method: 'POST', url: '/v1/completions', body: { model: 'm', prompt: 'p' } },
@@ -59,6 +60,15 @@ describe('checkRequestLine', () => {
     expect(result.error.code).toBe(code);
     expect(result.error.param).toBe(param);
     if (message !== undefined) expect(result.error.message).toBe(message);
+  });
+
+  it('checks the body against the rules of the batch endpoint', () => {
+    const line = { custom_id: 'e', method: 'POST', url: '/v1/embeddings', body: { model: 'e', input: ['a', 'b'] } };
+    expect(check(line, '/v1/embeddings')).toEqual({ ok: true, line, model: 'e', modelNamed: true, inputs: 2 });
+    expect(check({ ...line, body: { model: 'e' } }, '/v1/embeddings')).toMatchObject({
+      ok: false,
+      error: { code: 'invalid_request', param: 'body.input', message: 'Input parameter is required.' },
+    });
   });
 
   it('needs a prompt for completions', () => {

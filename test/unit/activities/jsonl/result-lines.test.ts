@@ -63,6 +63,34 @@ describe('result lines', () => {
     expect(usageOf(undefined)).toMatchObject({ input_tokens: 0, total_tokens: 0 });
     expect(usageOf(null)).toMatchObject({ total_tokens: 0 });
   });
+
+  it("reads each endpoint's own usage shape", () => {
+    const usage = (input: number, cached: number, output: number, reasoning: number, total: number) => ({
+      input_tokens: input,
+      input_tokens_details: { cached_tokens: cached },
+      output_tokens: output,
+      output_tokens_details: { reasoning_tokens: reasoning },
+      total_tokens: total,
+    });
+    // Embeddings: prompt and total tokens, no output.
+    expect(usageOf({ prompt_tokens: 8, total_tokens: 8 })).toEqual(usage(8, 0, 0, 0, 8));
+    // Responses: input and output tokens and their details.
+    expect(
+      usageOf({
+        input_tokens: 20,
+        input_tokens_details: { cached_tokens: 16 },
+        output_tokens: 9,
+        output_tokens_details: { reasoning_tokens: 5 },
+        total_tokens: 29,
+      }),
+    ).toEqual(usage(20, 16, 9, 5, 29));
+    // Servers that send null details (llama.cpp, Ollama) count nothing for them.
+    expect(
+      usageOf({ prompt_tokens: 2, completion_tokens: 1, prompt_tokens_details: null, completion_tokens_details: null }),
+    ).toEqual(usage(2, 0, 1, 0, 3));
+    // Moderations: no usage at all.
+    expect(usageOf(undefined)).toEqual(usage(0, 0, 0, 0, 0));
+  });
 });
 
 describe('readUpstreamBody', () => {
