@@ -22,6 +22,8 @@ export interface UpstreamBudgetOptions {
 const RENEW_MS = 2000;
 /** …and how often it looks whether it has work but no share (then it renews at once). */
 const CHECK_MS = 250;
+/** A renewal that takes longer has failed (and the next one is tried). */
+const RENEW_TIMEOUT_MS = 5000;
 
 /**
  * Keeps this worker's shares of each upstream's concurrency: one lease per upstream on its budget workflow
@@ -29,9 +31,10 @@ const CHECK_MS = 250;
  * seconds with what the worker wants and has in flight. The share becomes the ceiling of the worker's own
  * limit for that upstream, so `UPSTREAM_MAX_CONCURRENCY` holds for all workers together. If Temporal cannot
  * be reached for longer than a lease lives, the share falls to 1: others may have been given the rest.
- * Returns the function that stops renewing.
+ * Returns the function that stops renewing; it resolves once no renewal is in flight, so the connection
+ * can be closed under none.
  */
-export function keepUpstreamBudgets(options: UpstreamBudgetOptions): () => void {
+export function keepUpstreamBudgets(options: UpstreamBudgetOptions): () => Promise<void> {
   const { upstream, logger } = options;
   const lastRenewal = new Map<string, { at: number; share: number }>();
   const renew = async (route: ReturnType<UpstreamClient['budgetDemand']>[number]) => {
@@ -54,20 +57,22 @@ export function keepUpstreamBudgets(options: UpstreamBudgetOptions): () => void 
       logger.warn({ upstream: route.baseUrl, err: String(err) }, 'could not renew the upstream lease');
     }
   };
-  let running = false;
+  let running: Promise<unknown> | null = null;
   const timer = setInterval(() => {
-    if (running) return;
+    if (running !== null) return;
     const due = upstream.budgetDemand().filter((route) => {
       const last = lastRenewal.get(route.route);
       const starved = route.busy && (last?.share ?? 0) === 0;
       return last === undefined || starved || Date.now() - last.at >= RENEW_MS;
     });
     if (due.length === 0) return;
-    running = true;
-    void Promise.all(due.map(renew)).finally(() => (running = false));
+    running = Promise.all(due.map(renew)).finally(() => (running = null));
   }, CHECK_MS);
   timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
 
 /** Renews the lease on the budget workflow of one upstream, starting the workflow if it does not run. */
@@ -88,5 +93,8 @@ async function renewLease(
   });
   // The handle is not needed; its promise fails with the update (a closed connection), which the caller sees.
   start.workflowHandle().catch(() => undefined);
-  return client.workflow.executeUpdateWithStart(renewLeaseUpdate, { args: [request], startWorkflowOperation: start });
+  // Bounded: a renewal waits for a worker to run the budget workflow, and this one may be stopping.
+  return client.withDeadline(Date.now() + RENEW_TIMEOUT_MS, () =>
+    client.workflow.executeUpdateWithStart(renewLeaseUpdate, { args: [request], startWorkflowOperation: start }),
+  );
 }

@@ -80,9 +80,9 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   // Until the first lease is granted, one request per upstream: other workers may hold the rest already.
   for (const route of upstream.budgetDemand()) upstream.setShare(route.route, 1);
   const budgetConnection = await Connection.connect({ address: options.temporalAddress });
-  let stopBudgets = () => undefined as void;
+  let stopBudgets = (): Promise<void> => Promise.resolve();
   const done = worker.run().finally(async () => {
-    stopBudgets();
+    await stopBudgets();
     stopTidying();
     metricsServer?.close();
     await budgetConnection.close();
