@@ -37,6 +37,7 @@ export class AdaptiveLimit {
   private readonly maxCeiling: number;
   private readonly now: () => number;
   private readonly onChange: (limit: number) => void;
+  private readonly onWindow: () => void;
   private readonly window = new SampleWindow();
   /** Answers to requests sent before this are not counted: they were sent under another limit. */
   private epochStart = Number.NEGATIVE_INFINITY;
@@ -66,6 +67,7 @@ export class AdaptiveLimit {
     this.floorValue = Math.max(1, Math.min(Math.floor(options.floor), this.ceilingValue));
     this.now = options.now ?? (() => performance.now());
     this.onChange = options.onChange ?? (() => undefined);
+    this.onWindow = options.onWindow ?? (() => undefined);
     this.value = this.clamp(options.initial ?? Math.max(this.floorValue, INITIAL_LIMIT));
   }
 
@@ -85,13 +87,19 @@ export class AdaptiveLimit {
   record(sentAt: number, inFlight: number, outcome: AttemptOutcome): void {
     if (outcome === 'overload' || outcome === 'timeout') {
       // Requests sent before the last decrease were sent under a higher limit: one overloaded round, one cut.
-      if (sentAt >= this.lastDecreaseAt) this.backoff(outcome);
+      if (sentAt >= this.lastDecreaseAt) {
+        this.backoff(outcome);
+        this.onWindow();
+      }
       return;
     }
     if (outcome !== 'ok' || sentAt < this.epochStart) return;
     const now = this.now();
     this.window.add(now - sentAt, inFlight, now);
-    if (this.window.full(this.value)) this.decide(now);
+    if (this.window.full(this.value)) {
+      this.decide(now);
+      this.onWindow();
+    }
   }
 
   /** Requests the server reports waiting (null: its metrics could not be read). */
@@ -107,6 +115,7 @@ export class AdaptiveLimit {
     this.ceilingValue = Math.max(1, Math.min(this.maxCeiling, Math.floor(ceiling)));
     if (this.phase === 'probe') this.probeSaved = Math.min(this.probeSaved, this.ceilingValue);
     if (this.value > this.ceilingValue) this.set(this.ceilingValue, 'ceiling');
+    this.onWindow();
   }
 
   signals(): LimitSignals {

@@ -1,22 +1,16 @@
 import { Agent } from 'undici';
 import type { UpstreamTarget } from '../config';
-import { Aimd } from './aimd';
-import { FairLimiter } from './fair-limiter';
+import type { Logger } from '../telemetry/logger';
+import type { FairLimiter } from './fair-limiter';
 import { post, ResponseTooLargeError } from './http-post';
-import {
-  backoff,
-  classifyError,
-  headerValue,
-  newRequestId,
-  OVERLOAD_STATUS,
-  parseRetryAfter,
-  RETRYABLE_STATUS,
-} from './retry-policy';
+import { backoff, classifyError, headerValue, newRequestId, parseRetryAfter, RETRYABLE_STATUS } from './retry-policy';
 import { Sender } from './sender';
 import type { SenderOptions, Slot } from './sender';
 import type { Stopper } from './stopper';
 import { sleepUnlessStopped } from './stopper';
 import type { UpstreamObserver, UpstreamRequest, UpstreamResult } from './types';
+import { outcomeOfStatus, UpstreamConcurrency } from './upstream-concurrency';
+import type { ConcurrencyState } from './upstream-concurrency';
 
 export type { UpstreamObserver, UpstreamRequest, UpstreamResult } from './types';
 export type { Sender, SenderOptions } from './sender';
@@ -37,7 +31,8 @@ interface Route {
   target: UpstreamTarget;
   agent: Agent;
   limiter: FairLimiter;
-  aimd: Aimd;
+  /** The adaptive limit of its concurrency, and its signals. */
+  concurrency: UpstreamConcurrency;
   /** The same for every request: built once. */
   headers: Record<string, string>;
   /** Upstream URL by line url (`/v1/chat/completions` → `${baseUrl}/chat/completions`). */
@@ -55,9 +50,14 @@ export class UpstreamClient {
   private readonly routes = new Map<string, Route>();
   private observer: UpstreamObserver = () => undefined;
 
-  constructor(private readonly config: UpstreamClientConfig) {
-    this.defaultRoute = config.default ? makeRoute(config.default) : null;
-    for (const [model, target] of Object.entries(config.routes)) this.routes.set(model, makeRoute(target));
+  constructor(
+    private readonly config: UpstreamClientConfig,
+    deps: { logger?: Logger } = {},
+  ) {
+    this.defaultRoute = config.default ? makeRoute(config.default, deps.logger) : null;
+    for (const [model, target] of Object.entries(config.routes)) {
+      this.routes.set(model, makeRoute(target, deps.logger));
+    }
   }
 
   /**
@@ -131,6 +131,7 @@ export class UpstreamClient {
       let retryAfter: number | null = null;
       let answered = false;
       const sentAt = Date.now();
+      const mark = route.concurrency.sending();
       try {
         // The timeout bounds the whole attempt: a non-streaming completion sends its headers only when
         // generation is done, and a body that drips must not hold the slot past it.
@@ -145,8 +146,7 @@ export class UpstreamClient {
         this.observer(route.target.baseUrl, res.statusCode, (Date.now() - sentAt) / 1000);
         const requestId = headerValue(res.headers['x-request-id']) ?? newRequestId();
         last = { kind: 'response', status: res.statusCode, requestId, bodyText };
-        if (OVERLOAD_STATUS.has(res.statusCode)) route.aimd.overload(sentAt);
-        else route.aimd.success();
+        route.concurrency.ended(mark, outcomeOfStatus(res.statusCode));
         answered = !RETRYABLE_STATUS.has(res.statusCode) && res.statusCode < 500;
         if (answered) return last;
         retryAfter = parseRetryAfter(res.headers);
@@ -154,6 +154,7 @@ export class UpstreamClient {
         if (stopper.stopped) return { kind: 'aborted' };
         this.observer(route.target.baseUrl, 'error', (Date.now() - sentAt) / 1000);
         last = classifyError(err);
+        route.concurrency.ended(mark, last.kind === 'failure' && last.code === 'request_timeout' ? 'timeout' : 'other');
         // The same request would get the same answer again.
         if (err instanceof ResponseTooLargeError) return last;
       } finally {
@@ -188,23 +189,35 @@ export class UpstreamClient {
     return max;
   }
 
-  /** Each upstream's current concurrency limit (it backs off below the configured cap on 429 and 503). */
-  limits(): { baseUrl: string; limit: number; inFlight: number }[] {
-    const all = [...this.routes.values()];
-    if (this.defaultRoute) all.push(this.defaultRoute);
-    return all.map((r) => ({ baseUrl: r.target.baseUrl, limit: r.limiter.currentLimit, inFlight: r.limiter.inFlight }));
+  /** Each upstream's adaptive concurrency limit, requests in flight, and the signals the limit follows. */
+  limits(): ({ baseUrl: string } & ConcurrencyState)[] {
+    return this.allRoutes().map((r) => ({ baseUrl: r.target.baseUrl, ...r.concurrency.state() }));
   }
 
-  /** Closes every connection pool. */
+  /**
+   * Sets the ceiling of the concurrency to `baseUrl` (a worker's share of a budget across workers), within
+   * its configured UPSTREAM_MAX_CONCURRENCY; a lower one applies at once.
+   */
+  setCeiling(baseUrl: string, ceiling: number): void {
+    for (const r of this.allRoutes()) if (r.target.baseUrl === baseUrl) r.concurrency.setCeiling(ceiling);
+  }
+
+  /** Closes every connection pool, and stops reading the upstreams' metrics. */
   async close(): Promise<void> {
+    const all = this.allRoutes();
+    for (const r of all) r.concurrency.close();
+    await Promise.all(all.map((r) => r.agent.close()));
+  }
+
+  private allRoutes(): Route[] {
     const all = [...this.routes.values()];
     if (this.defaultRoute) all.push(this.defaultRoute);
-    await Promise.all(all.map((r) => r.agent.close()));
+    return all;
   }
 }
 
-function makeRoute(target: UpstreamTarget): Route {
-  const limiter = new FairLimiter(target.maxConcurrency);
+function makeRoute(target: UpstreamTarget, logger: Logger | undefined): Route {
+  const concurrency = new UpstreamConcurrency(target, logger);
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
   return {
@@ -212,7 +225,7 @@ function makeRoute(target: UpstreamTarget): Route {
     headers,
     urls: new Map(),
     agent: new Agent({ connections: target.maxConcurrency, keepAliveTimeout: 30_000, pipelining: 1 }),
-    limiter,
-    aimd: new Aimd(target.maxConcurrency, (limit) => limiter.setLimit(limit)),
+    limiter: concurrency.limiter,
+    concurrency,
   };
 }

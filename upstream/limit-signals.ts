@@ -45,4 +45,6 @@ export interface AdaptiveLimitOptions {
   now?: () => number;
   /** Called with the new limit whenever it changes. */
   onChange?: (limit: number) => void;
+  /** Called after every window's decision, and every change (logs). */
+  onWindow?: () => void;
 }
