@@ -10,7 +10,7 @@ const STEP_SHARE = 0.2;
 /**
  * Decides which changes of an upstream's adaptive limit are logged: not every window (that would be a line
  * per round trip), but a move by a noticeable step (2 requests and 20%) or a turn (the limit moving the other
- * way than it last did), at most every 5 seconds. A change held back by the interval is logged at the next
+ * way than it last did), at most every 5 seconds, and not a probe's halving for one window. A change held back by the interval is logged at the next
  * window after it, if the limit is still away from the last logged value.
  */
 export class LimitLog {
@@ -27,6 +27,8 @@ export class LimitLog {
   consider(signals: LimitSignals, now: number): boolean {
     const { limit } = signals;
     if (this.logged === null) return this.write(signals, now, 0);
+    // A probe halves the limit for one window and puts it back: not a move.
+    if (signals.phase === 'probe') return false;
     const moved = limit - this.logged;
     if (moved === 0 || now - this.at < MIN_INTERVAL_MS) return false;
     const direction = Math.sign(moved);

@@ -30,13 +30,15 @@ export interface UpstreamOnly {
 type StackOptions = Pick<BenchOptions, 'concurrency' | 'extraEnv' | 'cpuProfileDir' | 'temporalCliPath'>;
 
 /**
- * Starts an in-memory Temporal dev server, the fixture upstream, `workerCount` workers and the API
- * (`scripts/launch.js`, as `start:worker` and `start:api`); `env` goes on top of BENCH_ENV for the API and workers.
+ * Starts an in-memory Temporal dev server, the fixture upstream (with `upstreamArgs`, e.g. `--slots 24`),
+ * `workerCount` workers and the API (`scripts/launch.js`, as `start:worker` and `start:api`); `env` goes on
+ * top of BENCH_ENV for the API and workers.
  */
 export async function startStack(
   options: StackOptions,
   workerCount: number,
   env: Record<string, string> = {},
+  upstreamArgs: string[] = [],
 ): Promise<Stack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'batch-bench-'));
   const temporal = await startTemporalDevServer({
@@ -46,7 +48,7 @@ export async function startStack(
     dbFile: null,
     namespace: 'default',
   });
-  const { upstream, upstreamUrl } = await startUpstream();
+  const { upstream, upstreamUrl } = await startUpstream(upstreamArgs);
   const apiPort = await freePort();
   const common = {
     DATA_DIR: dataDir,

@@ -3,7 +3,7 @@ import { LimitLog } from '../../../upstream/limit-log';
 import type { LimitSignals } from '../../../upstream/limit-signals';
 import { createLogger } from '../../../telemetry/logger';
 
-function signals(limit: number): LimitSignals {
+function signals(limit: number, phase: LimitSignals['phase'] = 'steady'): LimitSignals {
   return {
     limit,
     ceiling: 64,
@@ -12,7 +12,7 @@ function signals(limit: number): LimitSignals {
     recentRttMs: 240,
     queueEstimate: 4.04,
     serverWaiting: null,
-    phase: 'steady',
+    phase,
     reason: 'latency',
     windows: 1,
   };
@@ -58,5 +58,13 @@ describe('LimitLog', () => {
     expect(log.consider(signals(29), 15_000)).toBe(true); // the held-back turn, at the next window
     expect(log.consider(signals(29), 30_000)).toBe(false); // no move
     expect(lines.map((l) => l.limit)).toEqual([20, 30, 29]);
+  });
+
+  it("does not log a probe's halving for one window, nor the return from it", () => {
+    const { lines, log } = setup();
+    log.consider(signals(28), 0);
+    expect(log.consider(signals(14, 'probe'), 30_000)).toBe(false);
+    expect(log.consider(signals(28), 31_000)).toBe(false);
+    expect(lines).toHaveLength(1);
   });
 });
