@@ -1,4 +1,4 @@
-import { queueBand, queueFromLatency, SampleWindow } from './limit-window';
+import { queueBand, queueFromLatency, RTT_TOLERANCE_MS, SampleWindow } from './limit-window';
 import type { AdaptiveLimitOptions, AttemptOutcome, LimitReason, LimitSignals } from './limit-signals';
 
 export type { AdaptiveLimitOptions, AttemptOutcome, LimitReason, LimitSignals } from './limit-signals';
@@ -13,7 +13,7 @@ const MAX_CUT = 0.5;
 /** The no-load RTT is re-measured this often (or every this many no-load RTTs, if longer). */
 const PROBE_INTERVAL_MS = 30_000;
 const PROBE_INTERVAL_RTTS = 50;
-/** Two probe steps whose round trips differ by less than this share agree: the probe ends. */
+/** Two probe steps whose round trips differ by less than this share (or RTT_TOLERANCE_MS) agree: the probe ends. */
 const PROBE_AGREE = 0.1;
 /** A server reading older than this is stale: the limit follows latency alone. */
 const SERVER_READING_MAX_AGE_MS = 3_000;
@@ -239,7 +239,7 @@ export class AdaptiveLimit {
   }
 
   private endProbe(now: number, rtt: number): void {
-    const agrees = Math.abs(rtt - this.probeRef) <= PROBE_AGREE * this.probeRef;
+    const agrees = Math.abs(rtt - this.probeRef) <= Math.max(PROBE_AGREE * this.probeRef, RTT_TOLERANCE_MS);
     if (!agrees && this.value > this.effectiveFloor()) {
       this.probeRef = rtt;
       this.probeDeeper = true;

@@ -36,7 +36,7 @@ export function queueBand(limit: number): QueueBand {
  * Latency differences below this are not queueing: on a loopback server that answers in a millisecond, the
  * client's own event loop makes more difference than the server's queue.
  */
-export const RTT_TOLERANCE_MS = 2;
+export const RTT_TOLERANCE_MS = 5;
 
 /**
  * Requests queued, from latency: TCP Vegas's `inFlight × (1 − rttNoLoad / rtt)`. By Little's law, requests in

@@ -25,6 +25,11 @@ export interface SimOptions {
   reportsQueue?: boolean;
   /** Requests that someone else keeps in flight at the server, whatever it does. */
   otherLoad?: Varying;
+  /**
+   * Up to this many ms added to each answer on its way back: the client's own event loop, which stalls for
+   * everything at once (one random lag per 10 ms of simulated time, uniform in [0, noiseMs]).
+   */
+  noiseMs?: number;
   /** Adaptive clients sharing the server (workers), each with its own limit; default 1. */
   clients?: number;
   seed?: number;
@@ -155,8 +160,22 @@ export class LatencySim {
       this.counts.served++;
       this.servedAt.push(this.now);
       this.release();
-      this.finish(req, 'ok');
+      const noise = this.lag();
+      if (noise > 0) this.schedule(this.now + noise, () => this.finish(req, 'ok'));
+      else this.finish(req, 'ok');
     });
+  }
+
+  private lagSlot = -1;
+  private lagMs = 0;
+  private lag(): number {
+    if (!this.options.noiseMs) return 0;
+    const slot = Math.floor(this.now / 10);
+    if (slot !== this.lagSlot) {
+      this.lagSlot = slot;
+      this.lagMs = this.options.noiseMs * this.random();
+    }
+    return this.lagMs;
   }
 
   /** A timeout: the client hangs up, which frees the slot or the place in the queue. */
