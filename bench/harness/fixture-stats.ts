@@ -31,6 +31,8 @@ export interface ServerSpan {
   /** Serving + queued, sampled every 20 ms in the span: median and p95. */
   depthP50: number;
   depthP95: number;
+  /** From the first arrival to the first sample with every slot serving (null: never). */
+  fullAfterMs: number | null;
 }
 
 /** The span of the untagged requests (a batch's; the probe tags its own) and what the server did in it. */
@@ -42,7 +44,9 @@ export function serverSpan(detail: FixtureDetail, slots: number, serviceMs: numb
   const finished = detail.requests.filter(inSpan).length;
   const finishedOfBatch = batch.filter(inSpan).length;
   const capacity = ((last - first) / serviceMs) * slots;
-  const depth = detail.depthSamples.filter((s) => s.at >= first && s.at <= last).map((s) => s.serving + s.queued);
+  const samples = detail.depthSamples.filter((s) => s.at >= first && s.at <= last);
+  const depth = samples.map((s) => s.serving + s.queued);
+  const full = samples.find((s) => s.serving >= slots);
   return {
     first,
     last,
@@ -52,5 +56,6 @@ export function serverSpan(detail: FixtureDetail, slots: number, serviceMs: numb
     utilisationOfBatch: finishedOfBatch / capacity,
     depthP50: percentile(depth, 50),
     depthP95: percentile(depth, 95),
+    fullAfterMs: full === undefined ? null : full.at - first,
   };
 }

@@ -102,6 +102,10 @@ async function oneWorker(ctx: BenchContext, stack: Stack, client: OpenAI, overhe
       ),
     ],
     ['server: serving + queued during the batch, median / p95', `${span.depthP50} / ${span.depthP95}`],
+    [
+      `server: all ${SLOTS} slots busy, after the first arrival`,
+      span.fullAfterMs === null ? 'never' : seconds(span.fullAfterMs),
+    ],
     ...limitRows(stack, since),
   ]);
 }
