@@ -115,6 +115,7 @@ export class AdaptiveLimit {
     this.ceilingValue = Math.max(1, Math.min(this.maxCeiling, Math.floor(ceiling)));
     if (this.phase === 'probe') this.probeSaved = Math.min(this.probeSaved, this.ceilingValue);
     if (this.value > this.ceilingValue) this.set(this.ceilingValue, 'ceiling');
+    else if (this.value < this.effectiveFloor()) this.set(this.effectiveFloor(), 'ceiling'); // the floor is back
     this.onWindow();
   }
 

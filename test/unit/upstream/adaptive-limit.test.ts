@@ -184,6 +184,8 @@ describe('AdaptiveLimit bounds', () => {
     limit.setCeiling(2);
     expect(limit.limit).toBe(2);
     expect(limit.signals()).toMatchObject({ floor: 2, ceiling: 2 });
+    limit.setCeiling(32);
+    expect(limit.signals()).toMatchObject({ limit: 8, floor: 8, ceiling: 32 });
   });
 });
 
