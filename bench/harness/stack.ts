@@ -50,13 +50,16 @@ export async function startStack(
   });
   const { upstream, upstreamUrl } = await startUpstream(upstreamArgs);
   const apiPort = await freePort();
+  const origin = new URL(upstreamUrl).origin;
   const common = {
     DATA_DIR: dataDir,
     TEMPORAL_ADDRESS: temporal.address,
     UPSTREAM_BASE_URL: upstreamUrl,
     UPSTREAM_MAX_CONCURRENCY: String(options.concurrency),
-    ...options.extraEnv,
-    ...env,
+    // `{upstreamOrigin}` in a value is the fixture's http://host:port (its port is picked here).
+    ...Object.fromEntries(
+      Object.entries({ ...options.extraEnv, ...env }).map(([k, v]) => [k, v.replaceAll('{upstreamOrigin}', origin)]),
+    ),
   };
   const workers = await startWorkers(workerCount, common, options.cpuProfileDir);
   const api = await startProcess(

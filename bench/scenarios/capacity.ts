@@ -32,7 +32,7 @@ export const capacity: Scenario = {
   description:
     `The fixture upstream with a capacity (--slots ${SLOTS} --service-ms ${SERVICE_MS}: ${RATE_PER_S} requests a ` +
     'second, the rest queued, no 429s) and UPSTREAM_MAX_CONCURRENCY=256: how much of it a batch uses, what an ' +
-    'interactive user sees meanwhile, two workers, four tenants, a 1h batch beside a 24h one; each figure beside ' +
+    'interactive user sees meanwhile, two workers (on latency alone, then with the server metrics), four tenants, a 1h batch beside a 24h one; each figure beside ' +
     'its target. Ideal times are the fixed overhead of a one-line batch, measured in the same run, plus lines ÷ rate.',
   async run(ctx) {
     const one = await ctx.startStack(
@@ -53,15 +53,18 @@ export const capacity: Scenario = {
     } finally {
       await one.stop();
     }
-    const two = await ctx.startStack(
-      2,
-      { UPSTREAM_MAX_CONCURRENCY: '256', BATCH_CHUNK_MIN_LINES: '250' },
-      UPSTREAM_ARGS,
-    );
-    try {
-      await twoWorkers(ctx, two, overheadMs);
-    } finally {
-      await two.stop();
+    for (const metrics of [false, true]) {
+      const env = { UPSTREAM_MAX_CONCURRENCY: '256', BATCH_CHUNK_MIN_LINES: '250' };
+      const two = await ctx.startStack(
+        2,
+        metrics ? { ...env, UPSTREAM_METRICS_URL: '{upstreamOrigin}/metrics' } : env,
+        [...UPSTREAM_ARGS, '--metrics'],
+      );
+      try {
+        await twoWorkers(ctx, two, overheadMs, metrics);
+      } finally {
+        await two.stop();
+      }
     }
   },
 };
@@ -110,8 +113,11 @@ async function oneWorker(ctx: BenchContext, stack: Stack, client: OpenAI, overhe
   ]);
 }
 
-/** Two worker processes share a 4,000-line batch (chunks of 250 lines, so both get some). */
-async function twoWorkers(ctx: BenchContext, stack: Stack, overheadMs: number): Promise<void> {
+/**
+ * Two worker processes share a 4,000-line batch (chunks of 250 lines, so both get some); with `metrics`, their
+ * limits also read the server's count of waiting requests (UPSTREAM_METRICS_URL, the fixture's vLLM-style page).
+ */
+async function twoWorkers(ctx: BenchContext, stack: Stack, overheadMs: number, metrics: boolean): Promise<void> {
   const client = new OpenAI({ baseURL: stack.apiUrl, apiKey: 'bench', maxRetries: 0 });
   const fileId = await uploadLines(stack, client, 'two-workers.jsonl', BATCH_LINES);
   await resetFixtureStats(stack.upstreamUrl);
@@ -138,8 +144,9 @@ async function twoWorkers(ctx: BenchContext, stack: Stack, overheadMs: number): 
     ['activities started per worker', chunks.join(' / ')],
     ...limitRows(stack, since),
   ];
+  const signals = metrics ? 'latency and the server metrics' : 'latency alone';
   ctx.report(
-    `capacity: two worker processes, one ${BATCH_LINES}-line batch (each worker's own limit; no budget across them yet)`,
+    `capacity: two worker processes, one ${BATCH_LINES}-line batch, each worker's own limit on ${signals} (no budget across workers yet)`,
     rows,
   );
 }
