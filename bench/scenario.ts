@@ -19,9 +19,10 @@ export interface BenchContext {
   readonly options: BenchOptions;
   /**
    * Starts a Temporal dev server, the fixture upstream, `workerCount` workers and the API, each a process of
-   * its own; `env` goes on top of BENCH_ENV for the API and the workers.
+   * its own; `env` goes on top of BENCH_ENV for the API and the workers (`{upstreamOrigin}` in a value is the
+   * fixture's `http://host:port`); `upstreamArgs` are the fixture's flags (`--slots 24 --service-ms 200`).
    */
-  startStack(workerCount: number, env?: Record<string, string>): Promise<Stack>;
+  startStack(workerCount: number, env?: Record<string, string>, upstreamArgs?: string[]): Promise<Stack>;
   /** Starts the fixture upstream alone, and a data folder, for code run in this process. */
   startUpstreamOnly(): Promise<UpstreamOnly>;
   /** Creates a chat batch and polls it (every BENCH_POLL_MS) to the end. */

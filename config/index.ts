@@ -20,12 +20,17 @@ export type Role = 'standalone' | 'api' | 'worker';
 export interface UpstreamTarget {
   baseUrl: string;
   apiKey: string | null;
+  /** The ceiling of the adaptive concurrency limit. */
   maxConcurrency: number;
   /**
    * `chat`: the upstream lacks `/v1/responses`; its lines go to `/chat/completions`, translated both ways
    * (absent: `native`).
    */
   responses?: 'native' | 'chat';
+  /** Its floor (default 1). */
+  minConcurrency?: number;
+  /** A Prometheus endpoint that counts the server's waiting requests (default none). */
+  metricsUrl?: string | null;
 }
 
 /** The configuration of `npm start`, which runs every process: all of it. */
@@ -60,7 +65,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = Env.safeParse(cleaned);
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
   // Cross-variable rules look at the raw values, so they are reported together with the schema's problems.
-  const routes = parseModelRoutes(cleaned.MODEL_ROUTES, parsed.data?.UPSTREAM_MAX_CONCURRENCY ?? 64, problems);
+  const concurrency = {
+    max: parsed.data?.UPSTREAM_MAX_CONCURRENCY ?? 64,
+    min: parsed.data?.UPSTREAM_MIN_CONCURRENCY ?? 1,
+  };
+  if (concurrency.min > concurrency.max) {
+    problems.push(
+      `UPSTREAM_MIN_CONCURRENCY: ${concurrency.min} is above UPSTREAM_MAX_CONCURRENCY (${concurrency.max}); the floor must not exceed the ceiling`,
+    );
+  }
+  const routes = parseModelRoutes(cleaned.MODEL_ROUTES, concurrency, problems);
   if (role !== 'api' && !cleaned.UPSTREAM_BASE_URL && Object.keys(routes).length === 0) {
     problems.push(
       'UPSTREAM_BASE_URL: required — the OpenAI-compatible server that runs the requests, e.g. http://127.0.0.1:8080/v1',
@@ -203,6 +217,8 @@ function upstreamConfig(e: Env, routes: Record<string, UpstreamTarget>) {
         apiKey: e.UPSTREAM_API_KEY ?? null,
         maxConcurrency: e.UPSTREAM_MAX_CONCURRENCY,
         responses: e.UPSTREAM_RESPONSES_VIA_CHAT ? 'chat' : 'native',
+        minConcurrency: e.UPSTREAM_MIN_CONCURRENCY,
+        metricsUrl: e.UPSTREAM_METRICS_URL ?? null,
       }
     : null;
   return {
@@ -216,7 +232,7 @@ function upstreamConfig(e: Env, routes: Record<string, UpstreamTarget>) {
 
 function parseModelRoutes(
   raw: string | undefined,
-  defaultConcurrency: number,
+  defaults: { min: number; max: number },
   problems: string[],
 ): Record<string, UpstreamTarget> {
   if (raw === undefined) return {};
@@ -242,15 +258,24 @@ function parseModelRoutes(
     return {};
   }
   return Object.fromEntries(
-    Object.entries(result.data).map(([model, r]) => [
-      model,
-      {
+    Object.entries(result.data).map(([model, r]) => {
+      const maxConcurrency = r.maxConcurrency ?? defaults.max;
+      if (r.minConcurrency !== undefined && r.minConcurrency > maxConcurrency) {
+        problems.push(
+          `MODEL_ROUTES.${model}.minConcurrency: ${r.minConcurrency} is above its maxConcurrency (${maxConcurrency})`,
+        );
+      }
+      const target: UpstreamTarget = {
         baseUrl: r.baseUrl.replace(/\/+$/, ''),
         apiKey: r.apiKey ?? null,
-        maxConcurrency: r.maxConcurrency ?? defaultConcurrency,
+        maxConcurrency,
+        // An inherited floor gives way to a route's lower ceiling.
+        minConcurrency: r.minConcurrency ?? Math.min(defaults.min, maxConcurrency),
+        metricsUrl: r.metricsUrl ?? null,
         responses: r.responses ?? 'native',
-      },
-    ]),
+      };
+      return [model, target];
+    }),
   );
 }
 

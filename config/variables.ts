@@ -21,9 +21,13 @@ export const RESPONSES_MODES = ['native', 'chat'] as const;
 export const UpstreamRoute = z.object({
   baseUrl: z.url(),
   apiKey: z.string().min(1).optional(),
+  /** This upstream's ceiling and floor of concurrency (default UPSTREAM_MAX_/MIN_CONCURRENCY). */
   maxConcurrency: z.number().int().min(1).optional(),
   /** `chat`: send `/v1/responses` lines to this upstream's `/chat/completions`, translated both ways. */
   responses: z.enum(RESPONSES_MODES).optional(),
+  minConcurrency: z.number().int().min(1).optional(),
+  /** Its Prometheus endpoint, whose count of waiting requests the limit reads (vLLM, SGLang, llama.cpp). */
+  metricsUrl: z.url().optional(),
 });
 
 export const Env = z.object({
@@ -86,7 +90,18 @@ export const Env = z.object({
     .meta({ readBy: BOTH }),
   UPSTREAM_MAX_CONCURRENCY: positiveInt
     .default(64)
-    .describe('in-flight upstream requests per worker')
+    .describe(
+      'ceiling of in-flight requests to an upstream, for all workers together; the adaptive limit stays below it',
+    )
+    .meta({ readBy: WORKER }),
+  UPSTREAM_MIN_CONCURRENCY: positiveInt
+    .default(1)
+    .describe('floor of the adaptive limit of in-flight upstream requests per worker')
+    .meta({ readBy: WORKER }),
+  UPSTREAM_METRICS_URL: z
+    .url()
+    .optional()
+    .describe("the default upstream's Prometheus endpoint: its waiting requests are a signal of the adaptive limit")
     .meta({ readBy: WORKER }),
   UPSTREAM_TIMEOUT_SECONDS: positiveInt
     .default(600)

@@ -17,6 +17,12 @@ export interface UpstreamState {
   baseUrl: string;
   limit: number;
   inFlight: number;
+  /** The signals of the adaptive limit (null before it knows). */
+  ceiling?: number;
+  noLoadRttMs?: number | null;
+  recentRttMs?: number | null;
+  queueEstimate?: number | null;
+  serverWaiting?: number | null;
 }
 
 /** What the worker counts: requests, upstream answers and latency, chunks, batches. */
@@ -52,13 +58,14 @@ export function createWorkerMetrics(registry: Registry, upstreams: () => Upstrea
     }),
     upstreamLimit: new Gauge({
       name: 'batch_upstream_concurrency_limit',
-      help: 'Current concurrency limit of each upstream (below the configured cap while backing off)',
+      help: 'Current adaptive concurrency limit of each upstream, between UPSTREAM_MIN_ and UPSTREAM_MAX_CONCURRENCY',
       labelNames: ['upstream'] as const,
       registers: [registry],
       collect() {
         for (const u of upstreams()) this.set({ upstream: u.baseUrl }, u.limit);
       },
     }),
+    ...upstreamSignalGauges(registry, upstreams),
     chunks: new Counter({
       name: 'batch_chunks_total',
       help: 'Chunk activity attempts that ended, by outcome',
@@ -80,6 +87,52 @@ export function createWorkerMetrics(registry: Registry, upstreams: () => Upstrea
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
+
+/** The signals the adaptive limit follows, one gauge each; an upstream without a value has no series. */
+function upstreamSignalGauges(registry: Registry, upstreams: () => UpstreamState[]) {
+  const gauge = (name: string, help: string, read: (u: UpstreamState) => number | null | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['upstream'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const u of upstreams()) {
+          const value = read(u);
+          if (value !== null && value !== undefined) this.set({ upstream: u.baseUrl }, value);
+        }
+      },
+    });
+  const seconds = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : ms / 1000);
+  return {
+    upstreamCeiling: gauge(
+      'batch_upstream_concurrency_ceiling',
+      "The ceiling of the adaptive limit: UPSTREAM_MAX_CONCURRENCY, or this worker's share of a budget",
+      (u) => u.ceiling,
+    ),
+    upstreamNoLoadRtt: gauge(
+      'batch_upstream_no_load_rtt_seconds',
+      'Round trip of an upstream request without queueing, as the adaptive limit last measured it',
+      (u) => seconds(u.noLoadRttMs),
+    ),
+    upstreamRecentRtt: gauge(
+      'batch_upstream_recent_rtt_seconds',
+      'Average round trip of the last window of upstream answers (one round of the limit)',
+      (u) => seconds(u.recentRttMs),
+    ),
+    upstreamQueueEstimate: gauge(
+      'batch_upstream_queue_estimate',
+      'Requests the adaptive limit estimates are waiting at the upstream (from latency, or its metrics if more)',
+      (u) => u.queueEstimate,
+    ),
+    upstreamServerWaiting: gauge(
+      'batch_upstream_server_waiting',
+      'Requests the upstream itself reports waiting (vLLM, SGLang, llama.cpp metrics), where a metrics URL is set',
+      (u) => u.serverWaiting,
+    ),
+  };
+}
 
 /** What the API counts: HTTP requests, and batches by status (read from Temporal visibility when scraped). */
 export function createApiMetrics(

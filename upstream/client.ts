@@ -1,23 +1,17 @@
 import { Agent } from 'undici';
 import type { UpstreamTarget } from '../config';
-import { Aimd } from './aimd';
+import type { Logger } from '../telemetry/logger';
 import { endpointCall } from './endpoint-call';
-import { FairLimiter } from './fair-limiter';
+import type { FairLimiter } from './fair-limiter';
 import { post, ResponseTooLargeError } from './http-post';
-import {
-  backoff,
-  classifyError,
-  headerValue,
-  newRequestId,
-  OVERLOAD_STATUS,
-  parseRetryAfter,
-  RETRYABLE_STATUS,
-} from './retry-policy';
+import { backoff, classifyError, headerValue, newRequestId, parseRetryAfter, RETRYABLE_STATUS } from './retry-policy';
 import { Sender } from './sender';
 import type { SenderOptions, Slot } from './sender';
 import type { Stopper } from './stopper';
 import { sleepUnlessStopped } from './stopper';
 import type { UpstreamObserver, UpstreamRequest, UpstreamResult } from './types';
+import { outcomeOfStatus, UpstreamConcurrency } from './upstream-concurrency';
+import type { ConcurrencyState } from './upstream-concurrency';
 
 export type { UpstreamObserver, UpstreamRequest, UpstreamResult } from './types';
 export type { Sender, SenderOptions } from './sender';
@@ -40,9 +34,8 @@ interface Route {
   target: UpstreamTarget;
   agent: Agent;
   limiter: FairLimiter;
-  aimd: Aimd;
-  /** This worker's share of the upstream's ceiling, from the cross-worker budget (null: none yet). */
-  share: number | null;
+  /** The adaptive limit of its concurrency, its signals, and this worker's share of the upstream's ceiling. */
+  concurrency: UpstreamConcurrency;
   /** The same for every request: built once. */
   headers: Record<string, string>;
   /** Upstream URL by line url (`/v1/chat/completions` → `${baseUrl}/chat/completions`). */
@@ -60,9 +53,14 @@ export class UpstreamClient {
   private readonly routes = new Map<string, Route>();
   private observer: UpstreamObserver = () => undefined;
 
-  constructor(private readonly config: UpstreamClientConfig) {
-    this.defaultRoute = config.default ? makeRoute('', config.default) : null;
-    for (const [model, target] of Object.entries(config.routes)) this.routes.set(model, makeRoute(model, target));
+  constructor(
+    private readonly config: UpstreamClientConfig,
+    deps: { logger?: Logger } = {},
+  ) {
+    this.defaultRoute = config.default ? makeRoute('', config.default, deps.logger) : null;
+    for (const [model, target] of Object.entries(config.routes)) {
+      this.routes.set(model, makeRoute(model, target, deps.logger));
+    }
   }
 
   /**
@@ -141,6 +139,7 @@ export class UpstreamClient {
           return { kind: 'aborted' };
         }
       }
+      const mark = route.concurrency.sending();
       let retryAfter: number | null = null;
       let answered = false;
       const sentAt = Date.now();
@@ -158,8 +157,7 @@ export class UpstreamClient {
         this.observer(route.target.baseUrl, res.statusCode, (Date.now() - sentAt) / 1000);
         const requestId = headerValue(res.headers['x-request-id']) ?? newRequestId();
         last = { kind: 'response', status: res.statusCode, requestId, bodyText };
-        if (OVERLOAD_STATUS.has(res.statusCode)) route.aimd.overload(sentAt);
-        else route.aimd.success();
+        route.concurrency.ended(mark, outcomeOfStatus(res.statusCode));
         answered = !RETRYABLE_STATUS.has(res.statusCode) && res.statusCode < 500;
         if (answered) return last;
         retryAfter = parseRetryAfter(res.headers);
@@ -167,6 +165,7 @@ export class UpstreamClient {
         if (stopper.stopped) return { kind: 'aborted' };
         this.observer(route.target.baseUrl, 'error', (Date.now() - sentAt) / 1000);
         last = classifyError(err);
+        route.concurrency.ended(mark, last.kind === 'failure' && last.code === 'request_timeout' ? 'timeout' : 'other');
         // The same request would get the same answer again.
         if (err instanceof ResponseTooLargeError) return last;
       } finally {
@@ -201,11 +200,9 @@ export class UpstreamClient {
     return max;
   }
 
-  /** Each upstream's current concurrency limit (it backs off below the configured cap on 429 and 503). */
-  limits(): { baseUrl: string; limit: number; inFlight: number }[] {
-    const all = [...this.routes.values()];
-    if (this.defaultRoute) all.push(this.defaultRoute);
-    return all.map((r) => ({ baseUrl: r.target.baseUrl, limit: r.limiter.currentLimit, inFlight: r.limiter.inFlight }));
+  /** Each upstream's adaptive concurrency limit, requests in flight, and the signals the limit follows. */
+  limits(): ({ baseUrl: string } & ConcurrencyState)[] {
+    return this.allRoutes().map((r) => ({ baseUrl: r.target.baseUrl, ...r.concurrency.state() }));
   }
 
   /** What each upstream wants of its cross-worker budget: its name, ceiling, and whether it has work. */
@@ -223,7 +220,7 @@ export class UpstreamClient {
       ceiling: r.target.maxConcurrency,
       busy: r.limiter.inFlight > 0 || r.limiter.hasWaiters,
       inFlight: r.limiter.inFlight,
-      limit: r.aimd.limit,
+      limit: r.concurrency.state().limit,
     }));
   }
 
@@ -231,39 +228,32 @@ export class UpstreamClient {
   setShare(route: string, share: number): void {
     const r = route === '' ? this.defaultRoute : this.routes.get(route);
     if (r === null || r === undefined) return;
-    r.share = Math.max(0, Math.floor(share));
-    applyLimit(r);
+    r.concurrency.setShare(share);
   }
 
   private allRoutes(): Route[] {
     return [...this.routes.values(), ...(this.defaultRoute ? [this.defaultRoute] : [])];
   }
 
-  /** Closes every connection pool. */
+  /** Closes every connection pool, and stops reading the upstreams' metrics. */
   async close(): Promise<void> {
-    const all = [...this.routes.values()];
-    if (this.defaultRoute) all.push(this.defaultRoute);
+    const all = this.allRoutes();
+    for (const r of all) r.concurrency.close();
     await Promise.all(all.map((r) => r.agent.close()));
   }
 }
 
-function makeRoute(name: string, target: UpstreamTarget): Route {
+function makeRoute(name: string, target: UpstreamTarget, logger: Logger | undefined): Route {
+  const concurrency = new UpstreamConcurrency(target, logger);
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
-  const route: Route = {
+  return {
     name,
     target,
     headers,
     urls: new Map(),
     agent: new Agent({ connections: target.maxConcurrency, keepAliveTimeout: 30_000, pipelining: 1 }),
-    limiter: new FairLimiter(target.maxConcurrency),
-    aimd: new Aimd(target.maxConcurrency, () => applyLimit(route)),
-    share: null,
+    limiter: concurrency.limiter,
+    concurrency,
   };
-  return route;
-}
-
-/** The route's limiter gets its own adaptive limit, within this worker's share of the upstream. */
-function applyLimit(route: Route): void {
-  route.limiter.setLimit(Math.min(route.aimd.limit, route.share ?? Infinity));
 }

@@ -48,7 +48,7 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
   const store = createFileStore(config.storage);
   await store.check();
   const stopTidying = keepStoreTidy(store, options.logger);
-  const upstream = new UpstreamClient(config.upstream);
+  const upstream = new UpstreamClient(config.upstream, { logger: options.logger });
   const metrics = createWorkerMetrics(options.registry, () => upstream.limits());
   upstream.observe(upstreamObserver(metrics));
   const metricsServer =

@@ -8,7 +8,7 @@ import { startStack, startUpstreamOnly } from './stack';
 export function createContext(options: BenchOptions): BenchContext {
   return {
     options,
-    startStack: (workerCount, env) => startStack(options, workerCount, env),
+    startStack: (workerCount, env, upstreamArgs) => startStack(options, workerCount, env, upstreamArgs),
     startUpstreamOnly,
     runBatch: (client, fileId, onPoll) => runBatch(client, fileId, options.pollMs, onPoll),
     report: table,

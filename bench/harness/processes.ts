@@ -52,11 +52,11 @@ export function startProcess(args: string[], env: Record<string, string>, ready:
   });
 }
 
-/** The fixture upstream (an echo model) as a process of its own. */
-export async function startUpstream(): Promise<{ upstream: Proc; upstreamUrl: string }> {
+/** The fixture upstream (an echo model) as a process of its own; `args` are its flags (`--slots 24 …`). */
+export async function startUpstream(args: string[] = []): Promise<{ upstream: Proc; upstreamUrl: string }> {
   const port = await freePort();
   const upstream = await startProcess(
-    ['--import', 'tsx', 'test/helpers/fixture-upstream-cli.ts'],
+    ['--import', 'tsx', 'test/helpers/fixture-upstream-cli.ts', ...args],
     { FIXTURE_PORT: String(port) },
     /Fixture upstream/,
   );

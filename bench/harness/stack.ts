@@ -30,13 +30,15 @@ export interface UpstreamOnly {
 type StackOptions = Pick<BenchOptions, 'concurrency' | 'extraEnv' | 'cpuProfileDir' | 'temporalCliPath'>;
 
 /**
- * Starts an in-memory Temporal dev server, the fixture upstream, `workerCount` workers and the API
- * (`scripts/launch.js`, as `start:worker` and `start:api`); `env` goes on top of BENCH_ENV for the API and workers.
+ * Starts an in-memory Temporal dev server, the fixture upstream (with `upstreamArgs`, e.g. `--slots 24`),
+ * `workerCount` workers and the API (`scripts/launch.js`, as `start:worker` and `start:api`); `env` goes on
+ * top of BENCH_ENV for the API and workers.
  */
 export async function startStack(
   options: StackOptions,
   workerCount: number,
   env: Record<string, string> = {},
+  upstreamArgs: string[] = [],
 ): Promise<Stack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'batch-bench-'));
   const temporal = await startTemporalDevServer({
@@ -46,15 +48,18 @@ export async function startStack(
     dbFile: null,
     namespace: 'default',
   });
-  const { upstream, upstreamUrl } = await startUpstream();
+  const { upstream, upstreamUrl } = await startUpstream(upstreamArgs);
   const apiPort = await freePort();
+  const origin = new URL(upstreamUrl).origin;
   const common = {
     DATA_DIR: dataDir,
     TEMPORAL_ADDRESS: temporal.address,
     UPSTREAM_BASE_URL: upstreamUrl,
     UPSTREAM_MAX_CONCURRENCY: String(options.concurrency),
-    ...options.extraEnv,
-    ...env,
+    // `{upstreamOrigin}` in a value is the fixture's http://host:port (its port is picked here).
+    ...Object.fromEntries(
+      Object.entries({ ...options.extraEnv, ...env }).map(([k, v]) => [k, v.replaceAll('{upstreamOrigin}', origin)]),
+    ),
   };
   const workers = await startWorkers(workerCount, common, options.cpuProfileDir);
   const api = await startProcess(

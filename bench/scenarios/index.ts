@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario';
+import { capacity } from './capacity';
 import { concurrent } from './concurrent';
 import { executor } from './executor';
 import { memory } from './memory';
@@ -6,4 +7,4 @@ import { throughput } from './throughput';
 import { workers } from './workers';
 
 /** Every scenario, in the order `npm run bench` runs them when BENCH_SCENARIOS is not set. */
-export const scenarios: Scenario[] = [throughput, executor, memory, concurrent, workers];
+export const scenarios: Scenario[] = [throughput, executor, memory, concurrent, workers, capacity];

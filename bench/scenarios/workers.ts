@@ -31,7 +31,7 @@ export const workers: Scenario = {
 };
 
 /** How many activity tasks each worker (by identity) started. */
-function activitiesByWorker(history: History): Map<string, number> {
+export function activitiesByWorker(history: History): Map<string, number> {
   const byWorker = new Map<string, number>();
   for (const event of history.events ?? []) {
     const attrs = event.activityTaskStartedEventAttributes;

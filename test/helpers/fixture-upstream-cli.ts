@@ -3,11 +3,12 @@
  * stack without a model server, and for the bench. Point the stack at it with
  * UPSTREAM_BASE_URL=http://127.0.0.1:8080/v1.
  *
- *   npm run fixture-upstream -- --slots 4 --service-ms 200 [--port 8080] [--latency-ms 0] [--seed 1]
+ *   npm run fixture-upstream -- --slots 4 --service-ms 200 [--port 8080] [--latency-ms 0] [--seed 1] [--metrics]
  *
  * Each flag has an environment twin: FIXTURE_PORT, FIXTURE_LATENCY_MS, FIXTURE_SLOTS, FIXTURE_SERVICE_MS,
  * FIXTURE_SEED (a flag wins). `GET /fixture/stats` answers the stats while it runs; they are printed as
- * JSON on exit (SIGINT, SIGTERM).
+ * JSON on exit (SIGINT, SIGTERM). `--metrics` serves `GET /metrics` as vLLM does (its waiting and running
+ * requests).
  */
 import { parseArgs } from 'node:util';
 import { startFixtureUpstream } from './fixture-upstream';
@@ -28,6 +29,7 @@ async function main() {
       slots: { type: 'string' },
       'service-ms': { type: 'string' },
       seed: { type: 'string' },
+      metrics: { type: 'boolean' },
     },
   });
   const env = process.env;
@@ -38,6 +40,7 @@ async function main() {
       slots: number('slots', values.slots, env.FIXTURE_SLOTS),
       serviceMs: number('service-ms', values['service-ms'], env.FIXTURE_SERVICE_MS),
       seed: number('seed', values.seed, env.FIXTURE_SEED),
+      metrics: values.metrics ?? false,
     },
     port,
   );

@@ -78,6 +78,11 @@ export interface FixtureUpstreamOptions {
   models?: readonly string[] | null;
   /** Length of embedding vectors when a request names no `dimensions` (default 8). */
   embeddingDimensions?: number;
+  /**
+   * Serve `GET /metrics` as vLLM does (`vllm:num_requests_waiting`, `vllm:num_requests_running` from the
+   * capacity model); off (the default): 404, as a server without metrics.
+   */
+  metrics?: boolean;
 }
 
 export interface FixtureUpstream {
@@ -236,6 +241,11 @@ export async function startFixtureUpstream(initial: FixtureUpstreamOptions = {},
       json(res, 200, detail ? { ...stats, requests: capacity.requests, depthSamples: capacity.depthSamples } : stats);
       return true;
     }
+    if (req.method === 'GET' && path === '/metrics' && options.metrics) {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(vllmMetrics(capacity.queued, capacity.inService));
+      return true;
+    }
     if (req.method === 'POST' && path === '/fixture/stats/reset') {
       capacity.reset();
       res.writeHead(204).end();
@@ -321,6 +331,20 @@ function models(res: ServerResponse, path: string, ids: readonly string[] | null
   const id = decodeURIComponent(path.slice('/v1/models/'.length));
   if (ids.includes(id)) return json(res, 200, model(id));
   json(res, 404, errorBody(`The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model'));
+}
+
+/** The two scheduler gauges of vLLM's `/metrics`, in its format. */
+function vllmMetrics(waiting: number, running: number): string {
+  const labels = '{engine="0",model_name="fixture-model"}';
+  return [
+    '# HELP vllm:num_requests_running Number of requests in model execution batches.',
+    '# TYPE vllm:num_requests_running gauge',
+    `vllm:num_requests_running${labels} ${running.toFixed(1)}`,
+    '# HELP vllm:num_requests_waiting Number of requests waiting to be processed.',
+    '# TYPE vllm:num_requests_waiting gauge',
+    `vllm:num_requests_waiting${labels} ${waiting.toFixed(1)}`,
+    '',
+  ].join('\n');
 }
 
 function errorType(status: number): string {

@@ -92,7 +92,8 @@ describe('executeChunk, stopped and resumed', () => {
     upstream = await startFixtureUpstream();
     dir = await mkdtemp(path.join(os.tmpdir(), 'chunk-activity-'));
     client = new UpstreamClient({
-      default: { baseUrl: upstream.baseUrl, apiKey: null, maxConcurrency: CONCURRENCY },
+      // Floor = ceiling: a fixed concurrency, whatever the latency of a loopback server shows the adaptive limit.
+      default: { baseUrl: upstream.baseUrl, apiKey: null, maxConcurrency: CONCURRENCY, minConcurrency: CONCURRENCY },
       routes: {},
       timeoutMs: 60_000,
       maxResponseBytes: 1024 * 1024,

@@ -23,6 +23,8 @@ describe('loadConfig', () => {
       apiKey: null,
       maxConcurrency: 64,
       responses: 'native',
+      minConcurrency: 1,
+      metricsUrl: null,
     });
     expect(c.batch).toMatchObject({
       maxRequests: 50_000,
@@ -94,7 +96,14 @@ describe('loadConfig', () => {
     const routes = { 'llama-3': { baseUrl: 'http://10.0.0.2:8000/v1/', maxConcurrency: 8 } };
     const inline = loadConfig({ MODEL_ROUTES: JSON.stringify(routes) }, 'worker');
     expect(inline.upstream.routes).toEqual({
-      'llama-3': { baseUrl: 'http://10.0.0.2:8000/v1', apiKey: null, maxConcurrency: 8, responses: 'native' },
+      'llama-3': {
+        baseUrl: 'http://10.0.0.2:8000/v1',
+        apiKey: null,
+        maxConcurrency: 8,
+        minConcurrency: 1,
+        metricsUrl: null,
+        responses: 'native',
+      },
     });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'routes-'));
     const file = path.join(dir, 'routes.json');
@@ -122,6 +131,41 @@ describe('loadConfig', () => {
   it('reads the embedding-input limit of a batch', () => {
     expect(loadConfig({ ...UPSTREAM, BATCH_MAX_EMBEDDING_INPUTS: '10' }).batch.maxEmbeddingInputs).toBe(10);
     expect(() => loadConfig({ ...UPSTREAM, BATCH_MAX_EMBEDDING_INPUTS: '0' })).toThrow(/BATCH_MAX_EMBEDDING_INPUTS/);
+  });
+
+  it('reads the floor, the ceiling and the metrics endpoint of each upstream', () => {
+    const env = {
+      ...UPSTREAM,
+      UPSTREAM_MIN_CONCURRENCY: '4',
+      UPSTREAM_MAX_CONCURRENCY: '128',
+      UPSTREAM_METRICS_URL: 'http://127.0.0.1:8080/metrics',
+      MODEL_ROUTES: JSON.stringify({
+        small: { baseUrl: 'http://10.0.0.3:8000/v1', maxConcurrency: 2 },
+        big: { baseUrl: 'http://10.0.0.4:8000/v1', minConcurrency: 16, metricsUrl: 'http://10.0.0.4:8000/metrics' },
+      }),
+    };
+    const { upstream } = loadConfig(env, 'worker');
+    expect(upstream.default).toMatchObject({
+      minConcurrency: 4,
+      maxConcurrency: 128,
+      metricsUrl: 'http://127.0.0.1:8080/metrics',
+    });
+    // A route inherits the floor, below its own ceiling, and names its own metrics or none.
+    expect(upstream.routes.small).toMatchObject({ minConcurrency: 2, maxConcurrency: 2, metricsUrl: null });
+    expect(upstream.routes.big).toMatchObject({
+      minConcurrency: 16,
+      maxConcurrency: 128,
+      metricsUrl: 'http://10.0.0.4:8000/metrics',
+    });
+  });
+
+  it('refuses a floor above the ceiling', () => {
+    expect(() => loadConfig({ ...UPSTREAM, UPSTREAM_MIN_CONCURRENCY: '65' }, 'worker')).toThrow(
+      /UPSTREAM_MIN_CONCURRENCY: 65 is above UPSTREAM_MAX_CONCURRENCY \(64\)/,
+    );
+    const routes = JSON.stringify({ m: { baseUrl: 'http://10.0.0.2:8000/v1', minConcurrency: 9, maxConcurrency: 8 } });
+    expect(() => loadConfig({ MODEL_ROUTES: routes }, 'worker')).toThrow(/MODEL_ROUTES\.m\.minConcurrency/);
+    expect(() => loadConfig({ ...UPSTREAM, UPSTREAM_METRICS_URL: 'nope' }, 'worker')).toThrow(/UPSTREAM_METRICS_URL/);
   });
 
   it('describes every variable', () => {

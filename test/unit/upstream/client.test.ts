@@ -1,13 +1,22 @@
 /**
  * Pins DESIGN.md §4 against the fixture upstream: URL mapping, retries of 408/409/429/5xx and broken
- * connections with Retry-After honoured, other 4xx final, the deadline, the concurrency cap and model routes.
+ * connections with Retry-After honoured, other 4xx final, the deadline, the adaptive concurrency limit (its
+ * start, ceiling, back-off on 429/503/timeouts, the server's metrics) and model routes.
  */
 import { createServer } from 'node:net';
 import { parseRetryAfter, UpstreamClient } from '../../../upstream/client';
 import type { UpstreamClientConfig } from '../../../upstream/client';
+import { createLogger } from '../../../telemetry/logger';
 import { Stopper } from '../../../upstream/stopper';
 import { startFixtureUpstream } from '../../helpers/fixture-upstream';
 import type { FixtureUpstream } from '../../helpers/fixture-upstream';
+
+const metricsUrl = (u: FixtureUpstream) => `http://127.0.0.1:${u.port}/metrics`;
+
+/** Waits for a condition that a background task (the metrics reader) makes true. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 50));
+}
 
 function chatBody(content: string, extra: Record<string, unknown> = {}) {
   return JSON.stringify({ model: 'm', messages: [{ role: 'user', content }], ...extra });
@@ -205,22 +214,111 @@ describe('UpstreamClient', () => {
     expect(c.limits()[0].inFlight).toBe(0);
   });
 
-  it('backs off when the upstream is overloaded, and recovers', async () => {
-    upstream.setOptions({ capacity: 6, latencyMs: 20 });
-    const c = client({ maxAttempts: 20 }, 48);
-    const results = await Promise.all(Array.from({ length: 600 }, (_, i) => send(c, chatBody(`o${i}`))));
-    expect(results.every((r) => r.kind === 'response' && r.status === 200)).toBe(true);
-    const overloads = upstream.statuses.get(429) ?? 0;
-    // Without back-off, 48 requests in flight against a capacity of 6 are mostly refused, over and over,
-    // until their attempts run out; with it the limit settles near the capacity (67 refusals when measured).
-    expect(overloads).toBeLessThan(200);
-    expect(c.limits()[0].limit).toBeLessThanOrEqual(12);
+  it('starts low, backs off once per round of 429s or 503s, and grows again while answers come back', async () => {
+    const c = client({ maxAttempts: 1 }, 48);
+    expect(c.limits()[0]).toMatchObject({ limit: 4, ceiling: 48, floor: 1 });
+    // A round of four overloaded answers, all sent before the first came back: one cut (4 → 2), not four.
+    const overloaded = (status: number, tag: string) =>
+      Array.from({ length: 4 }, (_, i) => chatBody(`${tag}${i}`, { fixture: { status, retry_after: 0 } }));
+    const first = await Promise.all(overloaded(429, 'a').map((body) => send(c, body)));
+    expect(first.every((r) => r.kind === 'response' && r.status === 429)).toBe(true);
+    expect(c.limits()[0].limit).toBe(2);
+    await Promise.all(
+      overloaded(503, 'b')
+        .slice(0, 2)
+        .map((body) => send(c, body)),
+    );
+    expect(c.limits()[0].limit).toBe(1);
 
-    upstream.setOptions({ capacity: undefined, latencyMs: 0 });
-    await Promise.all(Array.from({ length: 3000 }, (_, i) => send(c, chatBody(`r${i}`))));
-    expect(c.limits()[0].limit).toBe(48);
-    // 3,600 requests: slow on a busy machine, which this test does not measure.
-  }, 60_000);
+    // Answers of a steady 200 ms: no queue in the latency, so the limit grows back (within a few windows of
+    // four answers; only a machine that doubled every round trip could hold it down).
+    upstream.setOptions({ latencyMs: 200 });
+    for (let round = 0; round < 30 && c.limits()[0].limit < 3; round++) {
+      const n = c.limits()[0].limit;
+      await Promise.all(Array.from({ length: n }, (_, i) => send(c, chatBody(`g${round}-${i}`))));
+    }
+    expect(c.limits()[0].limit).toBeGreaterThanOrEqual(3);
+    expect(c.limits()[0].noLoadRttMs).toBeGreaterThanOrEqual(200);
+  });
+
+  it('backs off on timeouts, once per round', async () => {
+    const c = client({ timeoutMs: 200, maxAttempts: 1 }, 48);
+    const results = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => send(c, chatBody(`t${i}`, { fixture: { delay_ms: 2000 } }))),
+    );
+    expect(results.every((r) => r.kind === 'failure' && r.code === 'request_timeout')).toBe(true);
+    expect(c.limits()[0].limit).toBe(2);
+  });
+
+  it("keeps within this worker's share of the upstream (a budget across workers), within the configured ceiling", async () => {
+    const c = client({}, 8);
+    c.setShare('', 2);
+    expect(c.limits()[0]).toMatchObject({ limit: 2, ceiling: 2 });
+    upstream.setOptions({ latencyMs: 20 });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => send(c, chatBody(`c${i}`))));
+    expect(upstream.maxInFlight).toBe(2);
+    c.setShare('', 100);
+    expect(c.limits()[0].ceiling).toBe(8);
+    // A share of 0 (others hold the whole ceiling until they give some up) stops new requests.
+    c.setShare('', 0);
+    const waiting = send(c, chatBody('held'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(upstream.seen.has(chatBody('held'))).toBe(false);
+    c.setShare('', 1);
+    expect(await waiting).toMatchObject({ kind: 'response', status: 200 });
+  });
+
+  it('reads the requests waiting at the server from its Prometheus metrics, while requests are in flight', async () => {
+    upstream.setOptions({ slots: 0, metrics: true }); // nothing is served: everything sent waits
+    const logged: string[] = [];
+    const c = new UpstreamClient(
+      {
+        default: { baseUrl: upstream.baseUrl, apiKey: 'sk-up', maxConcurrency: 8, metricsUrl: metricsUrl(upstream) },
+        routes: {},
+        timeoutMs: 60_000,
+        maxResponseBytes: 1024 * 1024,
+        maxAttempts: 1,
+      },
+      { logger: createLogger({ level: 'info', service: 'test' }, { write: (line: string) => logged.push(line) }) },
+    );
+    clients.push(c);
+    const stopper = new Stopper();
+    const pending = Array.from({ length: 3 }, (_, i) =>
+      c.send({
+        model: 'm',
+        url: '/v1/chat/completions',
+        body: chatBody(`w${i}`),
+        fairnessKey: 'b',
+        deadlineMs: Date.now() + 60_000,
+        stopper,
+      }),
+    );
+    await until(() => c.limits()[0].serverWaiting === 3);
+    stopper.stop();
+    expect(await Promise.all(pending)).toEqual([{ kind: 'aborted' }, { kind: 'aborted' }, { kind: 'aborted' }]);
+    expect(logged.some((l) => l.includes('upstream concurrency limit starts at 4'))).toBe(true);
+  });
+
+  it('says once that metrics it cannot read are ignored, and sends on latency alone', async () => {
+    const logged: string[] = [];
+    const c = new UpstreamClient(
+      {
+        default: { baseUrl: upstream.baseUrl, apiKey: 'sk-up', maxConcurrency: 8, metricsUrl: metricsUrl(upstream) },
+        routes: {},
+        timeoutMs: 60_000,
+        maxResponseBytes: 1024 * 1024,
+        maxAttempts: 1,
+      },
+      { logger: createLogger({ level: 'info', service: 'test' }, { write: (line: string) => logged.push(line) }) },
+    );
+    clients.push(c);
+    upstream.setOptions({ latencyMs: 1500 }); // in flight long enough for a scrape of the missing page
+    expect(await send(c, chatBody('x'))).toMatchObject({ kind: 'response', status: 200 });
+    const warnings = logged.filter((l) => l.includes('upstream metrics unreadable'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0])).toMatchObject({ level: 40, error: 'HTTP 404' });
+    expect(c.limits()[0].serverWaiting).toBeNull();
+  });
 
   it('routes models listed in MODEL_ROUTES to their own upstream', async () => {
     const other = await startFixtureUpstream();
