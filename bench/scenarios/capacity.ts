@@ -146,7 +146,7 @@ async function twoWorkers(ctx: BenchContext, stack: Stack, overheadMs: number, m
   ];
   const signals = metrics ? 'latency and the server metrics' : 'latency alone';
   ctx.report(
-    `capacity: two worker processes, one ${BATCH_LINES}-line batch, each worker's own limit on ${signals} (no budget across workers yet)`,
+    `capacity: two worker processes, one ${BATCH_LINES}-line batch, each worker's limit on ${signals}, within its share of the budget across workers`,
     rows,
   );
 }
