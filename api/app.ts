@@ -19,7 +19,7 @@ import type { ModelCatalog } from '../upstream/models';
 export interface AppDeps {
   catalog: Catalog;
   gateway: BatchGateway;
-  config: Pick<ApiConfig, 'api' | 'batch' | 'webhook'>;
+  config: Pick<ApiConfig, 'api' | 'batch' | 'webhook' | 'tenants'>;
   logger: Logger;
   /** The models the upstreams serve, for `GET /v1/models`. */
   models: Pick<ModelCatalog, 'list'>;
@@ -86,7 +86,7 @@ export function createApp({ catalog, gateway, config, logger, models, metrics }:
     webhookConfig: config.webhook,
     logger,
   });
-  app.use('/v1', createAuth(config.api.apiKeys));
+  app.use('/v1', createAuth(config.api.apiKeys, config.tenants));
   app.use(filesRouter(files));
   app.use(batchesRouter(batches, batchCreateRateLimit(config.api.createRateLimitPerHour)));
   app.use(modelsRouter(models));

@@ -1,4 +1,4 @@
-import type { Batch, BatchExecutionOptions, BatchRecord } from '../common/batch';
+import type { Batch, BatchExecutionOptions, BatchRecord, BatchTenant } from '../common/batch';
 import { isTerminalStatus } from '../common/batch';
 import { cancelRefusal, newBatch } from '../common/batch-lifecycle';
 import { webhookTargetProblem } from '../webhooks/target';
@@ -59,7 +59,8 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
   return {
     load,
 
-    async create(owner: string, params: BatchCreateParams): Promise<BatchRecord> {
+    async create(tenant: BatchTenant, params: BatchCreateParams): Promise<BatchRecord> {
+      const owner = tenant.name;
       const runOptions = { ...options, searchAttributes: gateway.searchAttributes };
       const webhookUrl = params.webhook_url ?? null;
       if (webhookUrl !== null) {
@@ -79,6 +80,7 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
       });
       const record: BatchRecord = {
         owner,
+        tenant,
         batch,
         webhookUrl,
         outputExpiresAfterSeconds: params.output_expires_after?.seconds ?? null,
