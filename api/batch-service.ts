@@ -9,6 +9,7 @@ import { newBatchId } from '../storage';
 import { BadRequestError, ConflictError, NotFoundError } from './errors';
 import type { BatchCreateParams } from './schemas/batch';
 import type { BatchGateway } from './temporal-gateway';
+import { inputFacts, workflowMetadata } from './workflow-metadata';
 
 export interface BatchServiceDeps {
   catalog: Catalog;
@@ -85,7 +86,7 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
         webhookUrl,
         outputExpiresAfterSeconds: params.output_expires_after?.seconds ?? null,
       };
-      await gateway.start({ record, options: runOptions });
+      await gateway.start({ record, options: runOptions }, workflowMetadata(record, await inputFacts(catalog, record)));
       // The workflow writes this too; answering 200 matters more than this write, since a 5xx makes the
       // SDK retry and create a second batch.
       await catalog.putBatch(record, { ifAbsent: true }).catch((err: unknown) => {

@@ -22,8 +22,11 @@ import {
   BATCH_STATUS,
   BATCH_SUMMARY_MEMO,
   cancelBatchUpdate,
+  chunkProgressSignal,
   getBatchQuery,
+  getProgressQuery,
 } from './definitions';
+import { ChunkBoard, chunkSummary } from './progress';
 import { runSlidingWindow } from './sliding-window';
 
 // Validation and finalize stream whole files: generous start-to-close, heartbeats to detect a dead worker.
@@ -92,6 +95,8 @@ class BatchRun {
   private readonly state: BatchRecord;
   private readonly batch: Batch;
   private readonly deadlineMs: number;
+  /** The running chunks' reports, shown until their results are in. */
+  private readonly board: ChunkBoard;
   private cancelRequested = false;
   /** Set once finalize is under way: from then on only a cancel already requested is accepted again. */
   private finishing = false;
@@ -100,10 +105,17 @@ class BatchRun {
     this.state = input.record;
     this.batch = input.record.batch;
     this.deadlineMs = (this.batch.expires_at ?? this.batch.created_at + 86_400) * 1000;
+    this.board = new ChunkBoard(this.state);
+    this.board.showDetails();
   }
 
   handleQueriesAndCancels(): void {
-    setHandler(getBatchQuery, () => this.state);
+    setHandler(getBatchQuery, () => this.board.view());
+    setHandler(getProgressQuery, () => this.board.progress());
+    // A report is counts only; it changes what the query, the memo and the Web UI show, never the batch.
+    setHandler(chunkProgressSignal, (report) => {
+      if (this.board.report(report)) this.showProgress();
+    });
     setHandler(
       cancelBatchUpdate,
       () => {
@@ -138,6 +150,7 @@ class BatchRun {
       this.batch.model = validation.model;
       this.batch.request_counts.total = validation.total;
     }
+    this.board.showDetails();
     return validation;
   }
 
@@ -167,18 +180,23 @@ class BatchRun {
           validation.chunkCount,
           this.input.options.chunkWindow,
           (chunkIndex) =>
-            executeChunk({
-              batchId: batch.id,
-              inputFileId: batch.input_file_id,
-              manifestKey: validation.manifestKey,
-              chunkIndex,
-              deadlineMs: this.deadlineMs,
-            }),
-          (result: ExecuteChunkOutput) => {
+            // The summary names the chunk in the Web UI (user metadata, not history payload).
+            executeChunk.executeWithOptions({ summary: chunkSummary(validation, chunkIndex) }, [
+              {
+                batchId: batch.id,
+                inputFileId: batch.input_file_id,
+                manifestKey: validation.manifestKey,
+                chunkIndex,
+                deadlineMs: this.deadlineMs,
+              },
+            ]),
+          (result: ExecuteChunkOutput, chunkIndex: number) => {
             if (!result.ranAll) cutShort = true;
             batch.request_counts.completed += result.completed;
             batch.request_counts.failed += result.failed;
             addUsage(batch.usage, result.usage);
+            this.board.finish(chunkIndex);
+            this.board.showDetails();
           },
         ),
       )
@@ -215,18 +233,21 @@ class BatchRun {
     );
     // Mutate in place: the handlers hold `batch`.
     Object.assign(this.batch, final.batch);
+    this.board.close();
     if (!isTerminalStatus(this.batch.status)) {
       throw ApplicationFailure.nonRetryable(`finalizeBatch left ${this.batch.id} in '${this.batch.status}'`);
     }
     this.publish();
-    if (this.state.webhookUrl !== null) {
-      try {
-        await CancellationScope.nonCancellable(() => deliverWebhook({ record: this.state }));
-      } catch (err) {
-        log.warn('Webhook not delivered', { batchId: this.batch.id, error: String(err) });
-      }
-    }
+    await CancellationScope.nonCancellable(() => this.webhook());
     return this.state;
+  }
+
+  /** Delivers the webhook, if the batch has one; a failure is logged, never the batch's. */
+  private async webhook(): Promise<void> {
+    if (this.state.webhookUrl === null) return;
+    await deliverWebhook({ record: this.state }).catch((err: unknown) =>
+      log.warn('Webhook not delivered', { batchId: this.batch.id, error: String(err) }),
+    );
   }
 
   private requestCancel(): void {
@@ -238,20 +259,20 @@ class BatchRun {
 
   /** Shows the status to operators: search attributes (Web UI, `temporal workflow list`) and a memo summary. */
   private publish(): void {
+    this.board.showDetails();
     if (this.input.options.searchAttributes !== true) return;
     const { batch } = this;
     upsertSearchAttributes([
       { key: BATCH_STATUS, value: batch.status },
       ...(batch.model !== null ? [{ key: BATCH_MODEL, value: batch.model }] : []),
     ]);
-    upsertMemo({
-      [BATCH_SUMMARY_MEMO]: {
-        status: batch.status,
-        request_counts: batch.request_counts,
-        output_file_id: batch.output_file_id,
-        error_file_id: batch.error_file_id,
-      },
-    });
+    upsertMemo({ [BATCH_SUMMARY_MEMO]: this.board.memo() });
+  }
+
+  /** Shows a running chunk's report: current details, and the memo's counts (one history event). */
+  private showProgress(): void {
+    this.board.showDetails();
+    if (this.input.options.searchAttributes === true) upsertMemo({ [BATCH_SUMMARY_MEMO]: this.board.memo() });
   }
 }
 
