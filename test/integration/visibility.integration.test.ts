@@ -86,7 +86,7 @@ describe('batches in Temporal visibility', () => {
       expect(details).toContain(row);
     }
     const handle = client.workflow.getHandle(batch.id);
-    const metadata = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(metadata.currentDetails).toContain('20 of 20 requests done (100%): 20 completed, 0 failed');
     const chunks = (await handle.fetchHistory()).events!.filter(
       (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeChunk',
