@@ -9,7 +9,17 @@ const builtins = builtinModules.flatMap((m) => [m, `${m}/*`, `node:${m}`, `node:
 const zones = [
   {
     target: './workflows',
-    from: ['./storage', './config', './api', './worker', './standalone', './telemetry', './upstream', './webhooks'],
+    from: [
+      './storage',
+      './config',
+      './api',
+      './worker',
+      './standalone',
+      './telemetry',
+      './upstream',
+      './webhooks',
+      './notifications',
+    ],
   },
   { target: './activities', from: ['./api', './worker', './standalone', './workflows'] },
   {
@@ -23,23 +33,57 @@ const zones = [
       './telemetry',
       './upstream',
       './webhooks',
+      './notifications',
     ],
   },
   // The outbound ports: what they need from Temporal, storage and the activities is injected by worker/.
   {
     target: './upstream',
-    from: ['./api', './workflows', './activities', './worker', './standalone', './storage', './webhooks'],
+    from: [
+      './api',
+      './workflows',
+      './activities',
+      './worker',
+      './standalone',
+      './storage',
+      './webhooks',
+      './notifications',
+    ],
   },
   {
     target: './webhooks',
-    from: ['./api', './workflows', './activities', './worker', './standalone', './storage', './upstream'],
+    from: [
+      './api',
+      './workflows',
+      './activities',
+      './worker',
+      './standalone',
+      './storage',
+      './upstream',
+      './notifications',
+    ],
+  },
+  // E-mail to people: the message and the SMTP sender. The activity decides when, and records that it did.
+  {
+    target: './notifications',
+    from: ['./api', './workflows', './activities', './worker', './standalone', './storage', './upstream', './webhooks'],
   },
   {
     target: './telemetry',
-    from: ['./api', './workflows', './activities', './worker', './standalone', './storage', './upstream', './webhooks'],
+    from: [
+      './api',
+      './workflows',
+      './activities',
+      './worker',
+      './standalone',
+      './storage',
+      './upstream',
+      './webhooks',
+      './notifications',
+    ],
   },
   // The API lists the upstreams' models (upstream/models.ts); it never sends requests upstream.
-  { target: './api', from: ['./activities', './worker', './standalone'] },
+  { target: './api', from: ['./activities', './worker', './standalone', './notifications'] },
   { target: './worker', from: ['./api', './standalone'] },
   {
     target: './config',
@@ -53,6 +97,7 @@ const zones = [
       './standalone',
       './upstream',
       './webhooks',
+      './notifications',
     ],
   },
   {
@@ -68,6 +113,7 @@ const zones = [
       './telemetry',
       './upstream',
       './webhooks',
+      './notifications',
     ],
   },
 ];
@@ -119,10 +165,11 @@ export default tseslint.config(
                 '../telemetry*',
                 '../upstream*',
                 '../webhooks*',
+                '../notifications*',
               ],
             },
             { group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker'] },
-            { group: ['@google-cloud/storage', 'zod', 'undici', 'express', 'pino', 'prom-client'] },
+            { group: ['@google-cloud/storage', 'zod', 'undici', 'express', 'pino', 'prom-client', 'nodemailer'] },
           ],
         },
       ],

@@ -56,6 +56,16 @@ const { deliverWebhook } = proxyActivities<Activities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30m' },
 });
 
+// The e-mail to the batch's tenant, retried like the webhook and beside it: neither waits for the other.
+const { notifyBatchEnd } = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '24h',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30m' },
+});
+
+/** Patch: a batch that ends e-mails its tenant (the activity sends nothing without SMTP_URL or an address). */
+const NOTIFY_BATCH_END = 'notify-batch-end';
+
 /**
  * Patch: a batch whose chunks were cut short by the deadline expires even when every chunk returned before
  * the workflow's own deadline timer fired (a race once all chunks are in flight at once). Histories from
@@ -238,7 +248,7 @@ class BatchRun {
       throw ApplicationFailure.nonRetryable(`finalizeBatch left ${this.batch.id} in '${this.batch.status}'`);
     }
     this.publish();
-    await CancellationScope.nonCancellable(() => this.webhook());
+    await CancellationScope.nonCancellable(() => Promise.all([this.webhook(), this.email()]));
     return this.state;
   }
 
@@ -247,6 +257,14 @@ class BatchRun {
     if (this.state.webhookUrl === null) return;
     await deliverWebhook({ record: this.state }).catch((err: unknown) =>
       log.warn('Webhook not delivered', { batchId: this.batch.id, error: String(err) }),
+    );
+  }
+
+  /** E-mails the batch's tenant; a failure is logged, never the batch's. */
+  private async email(): Promise<void> {
+    if (!patched(NOTIFY_BATCH_END)) return;
+    await notifyBatchEnd({ record: this.state }).catch((err: unknown) =>
+      log.warn('Batch e-mail not sent', { batchId: this.batch.id, error: String(err) }),
     );
   }
 

@@ -108,6 +108,8 @@ describe('executeChunk, stopped and resumed', () => {
       upstream: client,
       models: new ModelCatalog({ default: { baseUrl: upstream.baseUrl, apiKey: null, maxConcurrency: 8 }, routes: {} }),
       webhook: { secret: null, allowInsecure: false },
+      email: { smtpUrl: null, from: null, dashboardUrl: null },
+      tenants: [],
       logger,
       metrics,
     });

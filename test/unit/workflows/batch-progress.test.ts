@@ -5,13 +5,13 @@
  * chunk's result replaces it, and a late report is ignored; each chunk activity carries its summary; the
  * e-mail goes out once the batch is final, beside a webhook that fails, and its failure changes nothing.
  */
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Activities, ExecuteChunkOutput } from '../../../activities';
-import type { BatchUsage } from '../../../common/batch';
+import type { Activities, ExecuteChunkOutput, NotifyBatchEndOutput } from '../../../activities';
+import type { BatchRecord, BatchUsage } from '../../../common/batch';
 import { keys, newFileId } from '../../../storage';
 import type { batchWorkflow } from '../../../workflows';
 import {
@@ -39,6 +39,8 @@ interface Stubs {
   chunkStarted: Set<number>;
   release: Map<number, (output: ExecuteChunkOutput) => void>;
   webhook: () => Promise<void>;
+  notify: () => Promise<NotifyBatchEndOutput>;
+  notified: BatchRecord[];
 }
 
 async function until<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string): Promise<T> {
@@ -90,6 +92,11 @@ describe('a batch between chunk ends, and after its end', () => {
         },
       }),
     deliverWebhook: ({ record }) => stubs.get(record.batch.id)!.webhook(),
+    notifyBatchEnd({ record }) {
+      const s = stubs.get(record.batch.id)!;
+      s.notified.push(record);
+      return s.notify();
+    },
   };
 
   beforeAll(async () => {
@@ -115,6 +122,8 @@ describe('a batch between chunk ends, and after its end', () => {
       chunkStarted: new Set(),
       release: new Map(),
       webhook: () => Promise.resolve(),
+      notify: () => Promise.resolve({ sent: true, alreadySent: false }),
+      notified: [],
       ...script,
     };
     stubs.set(record.batch.id, s);
@@ -191,5 +200,21 @@ describe('a batch between chunk ends, and after its end', () => {
       )
       .map((e) => defaultPayloadConverter.fromPayload(e.userMetadata!.summary!));
     expect(summaries.sort()).toEqual(['chunk 1 of 2: requests 1–10', 'chunk 2 of 2: requests 11–20']);
+  });
+
+  it('e-mails once the batch is final, beside a webhook that fails; a failed e-mail changes nothing', async () => {
+    const refused = () => Promise.reject(ApplicationFailure.nonRetryable('stub refuses', 'StubFailure'));
+    const {
+      handle,
+      stubs: s,
+      bothRunning,
+    } = await start({ webhookUrl: 'https://example.org/hook' }, { webhook: refused, notify: refused });
+    await bothRunning();
+    expect(s.notified).toEqual([]);
+    for (const chunk of [0, 1]) s.release.get(chunk)!({ completed: 10, failed: 0, usage: usage(1), ranAll: true });
+
+    const result = await handle.result();
+    expect(result.batch).toMatchObject({ status: 'completed', output_file_id: 'file-out' });
+    expect(s.notified.map((r) => r.batch)).toEqual([result.batch]);
   });
 });
