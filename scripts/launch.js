@@ -68,7 +68,7 @@ function newest(dir) {
   return latest;
 }
 
-/** Compiles the TypeScript (incrementally), and re-bundles the workflows when their code changed. */
+/** Compiles the TypeScript (incrementally); re-bundles the workflows and rebuilds the dashboard when their code changed. */
 function build() {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (fs.existsSync(tsc)) {
@@ -77,6 +77,11 @@ function build() {
     const sources = Math.max(newest(path.join(root, 'dist', 'workflows')), newest(path.join(root, 'dist', 'common')));
     if (!fs.existsSync(bundle) || fs.statSync(bundle).mtimeMs < sources) {
       run(process.execPath, [path.join(root, 'dist', 'worker', 'build-workflow-bundle.js')], 'Bundling the workflows');
+    }
+    const dashboard = path.join(root, 'dist', 'api', 'dashboard', 'assets', 'app.js');
+    const dashboardSources = Math.max(newest(path.join(root, 'api', 'dashboard')), newest(path.join(root, 'common')));
+    if (!fs.existsSync(dashboard) || fs.statSync(dashboard).mtimeMs < dashboardSources) {
+      run(process.execPath, [path.join(root, 'dist', 'api', 'build-dashboard.js')], 'Building the dashboard');
     }
   } else if (!fs.existsSync(path.join(root, 'dist', entries[mode]))) {
     fail('dist/ is missing and TypeScript is not installed: run `npm ci && npm run build`.');
