@@ -13,6 +13,7 @@ COPY storage ./storage
 COPY telemetry ./telemetry
 COPY upstream ./upstream
 COPY webhooks ./webhooks
+COPY notifications ./notifications
 COPY worker ./worker
 COPY workflows ./workflows
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund

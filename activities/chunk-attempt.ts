@@ -58,6 +58,8 @@ export class ChunkAttempt {
     chunk: ChunkPlan,
     from: ChunkProgress,
     private readonly ctx: Context,
+    /** Told the new checkpoint after every flush, besides the heartbeat. */
+    onProgress: (progress: ChunkProgress) => void = () => undefined,
   ) {
     this.base = from.nextLine;
     this.total = chunk.firstLine + chunk.count - from.nextLine;
@@ -75,7 +77,8 @@ export class ChunkAttempt {
       onFlushed: (progress, segment) => {
         deps.metrics.requests.inc({ outcome: 'completed' }, segment.completed);
         deps.metrics.requests.inc({ outcome: 'failed' }, segment.failed);
-        ctx.heartbeat(progress);
+        this.beat(progress);
+        onProgress(progress);
       },
       onFlushError: (err) => this.stopWith('error', err),
     });
@@ -96,9 +99,9 @@ export class ChunkAttempt {
     // The timer also flushes what finished while the rest of the chunk waits on slow requests.
     const heartbeat = setInterval(() => {
       this.results.maybeFlush();
-      ctx.heartbeat(this.results.progress);
+      this.beat(this.results.progress);
     }, HEARTBEAT_INTERVAL_MS);
-    ctx.heartbeat(this.results.progress);
+    this.beat(this.results.progress);
     try {
       await this.sendAll();
     } finally {
@@ -120,6 +123,15 @@ export class ChunkAttempt {
     if (reason === null || reason === 'deadline' || reason === 'cancelled') await this.results.finish('all');
     else if (reason === 'error') await this.results.finish('finished').catch(() => undefined);
     else await this.results.finish('finished');
+  }
+
+  /**
+   * Heartbeats the checkpoint, naming the chunk: the API reads the counts of a running chunk from its last
+   * heartbeat (a retry resumes from it; the extra field is ignored there).
+   */
+  private beat(progress: ChunkProgress): void {
+    const details: ChunkProgress & { chunkIndex: number } = { ...progress, chunkIndex: this.input.chunkIndex };
+    this.ctx.heartbeat(details);
   }
 
   private stopWith(reason: StopReason, error: unknown = null): void {

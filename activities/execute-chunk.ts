@@ -8,6 +8,7 @@ import { corruptState, recoverSegments } from './batch-parts';
 import { ChunkAttempt } from './chunk-attempt';
 import type { ChunkDeps } from './chunk-attempt';
 import type { ChunkPlan } from './chunk-plan';
+import { ProgressReporter } from './progress-reports';
 
 export interface ExecuteChunkInput {
   batchId: string;
@@ -45,7 +46,8 @@ type Deps = ChunkDeps;
 export function createExecuteChunk(deps: Deps) {
   return async function executeChunk(input: ExecuteChunkInput): Promise<ExecuteChunkOutput> {
     const ctx = Context.current();
-    const chunk = (await deps.manifests.get(input.manifestKey)).chunks[input.chunkIndex];
+    const { chunks } = await deps.manifests.get(input.manifestKey);
+    const chunk = chunks[input.chunkIndex];
     if (chunk === undefined) throw corruptState(`Chunk ${input.chunkIndex} is not in the manifest`);
     const log = deps.logger.child({ batch_id: input.batchId, chunk: input.chunkIndex });
     const from = await startingPoint(deps, input, chunk, log);
@@ -58,7 +60,8 @@ export function createExecuteChunk(deps: Deps) {
     if (from.nextLine >= chunk.firstLine + chunk.count) return output(from, true);
     if (Date.now() >= input.deadlineMs) return output(from, false);
 
-    const attempt = new ChunkAttempt(deps, input, chunk, from, ctx);
+    const reporter = new ProgressReporter(ctx, input.batchId, input.chunkIndex, chunks.length, log);
+    const attempt = new ChunkAttempt(deps, input, chunk, from, ctx, (progress) => reporter.offer(progress));
     const { reason, error } = await attempt.run();
     deps.metrics.chunks.inc({ outcome: reason ?? 'completed' });
     if (reason === 'unreachable' || reason === 'error') {

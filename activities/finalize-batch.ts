@@ -84,7 +84,7 @@ export function createFinalizeBatch({
       const final: BatchRecord = { ...record, batch };
       await catalog.putBatch(final);
       await removeParts(store, batchId);
-      metrics.batches.inc({ status: outcome });
+      metrics.batches.inc({ status: outcome, tenant: record.tenant?.name ?? record.owner });
       logger.info(
         {
           batch_id: batchId,

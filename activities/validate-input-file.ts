@@ -20,7 +20,15 @@ export interface ValidateInputFileInput {
 }
 
 export type ValidateInputFileOutput =
-  | { ok: true; total: number; chunkCount: number; manifestKey: string; model: string | null }
+  | {
+      ok: true;
+      total: number;
+      chunkCount: number;
+      manifestKey: string;
+      model: string | null;
+      /** Each chunk's first request (0-based), for the chunks' summaries in the Web UI (absent in old histories). */
+      chunkFirstLines?: number[];
+    }
   | { ok: false; errors: BatchError[] };
 
 /**
@@ -98,7 +106,8 @@ export function createValidateInputFile({
     const manifest: Manifest = { version: 1, inputFileId: batch.input_file_id, total: starts.length, chunks };
     const manifestKey = await writeManifest(catalog.store, batch.id, manifest);
     log.info({ total: starts.length, chunks: chunks.length, bytes: totalBytes }, 'input file validated');
-    return { ok: true, total: starts.length, chunkCount: chunks.length, manifestKey, model };
+    const chunkFirstLines = chunks.map((c) => c.firstLine);
+    return { ok: true, total: starts.length, chunkCount: chunks.length, manifestKey, model, chunkFirstLines };
   };
 }
 

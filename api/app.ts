@@ -6,6 +6,7 @@ import type { Logger } from '../telemetry/logger';
 import type { ApiMetrics, Registry } from '../telemetry/metrics';
 import { createAuth } from './auth';
 import { createBatchService } from './batch-service';
+import { dashboardRouter } from './dashboard-route';
 import { batchCreateRateLimit } from './rate-limit';
 import { createErrorHandler } from './error-handler';
 import { NotFoundError, ServiceUnavailableError } from './errors';
@@ -19,20 +20,23 @@ import type { ModelCatalog } from '../upstream/models';
 export interface AppDeps {
   catalog: Catalog;
   gateway: BatchGateway;
-  config: Pick<ApiConfig, 'api' | 'batch' | 'webhook'>;
+  config: Pick<ApiConfig, 'api' | 'batch' | 'webhook' | 'tenants' | 'temporal'>;
   logger: Logger;
   /** The models the upstreams serve, for `GET /v1/models`. */
   models: Pick<ModelCatalog, 'list'>;
   /** Served at `GET /metrics`, with the API's own counters in it. */
   metrics: { registry: Registry; api: ApiMetrics };
+  /** The built dashboard served at `GET /` (null: none). */
+  dashboardDir?: string | null;
 }
 
 /**
  * The Express app of the API, without `listen()`: the OpenAI Files and Batches routes under `/v1`,
- * `/healthz` and `/metrics`. Every response carries `x-request-id`; every request is logged once, with
+ * `/healthz`, `/metrics`, and the dashboard at `/`. Every response carries `x-request-id`; every request is logged once, with
  * its id, route, status and duration (never a body or a key).
  */
-export function createApp({ catalog, gateway, config, logger, models, metrics }: AppDeps): express.Express {
+export function createApp(deps: AppDeps): express.Express {
+  const { catalog, gateway, config, logger, models, metrics } = deps;
   const app = express();
   app.disable('x-powered-by');
   // Batches are polled: a 304 would hide a status change from clients that cache.
@@ -86,7 +90,14 @@ export function createApp({ catalog, gateway, config, logger, models, metrics }:
     webhookConfig: config.webhook,
     logger,
   });
-  app.use('/v1', createAuth(config.api.apiKeys));
+  app.use(
+    dashboardRouter({
+      dir: deps.dashboardDir ?? null,
+      temporalUiUrl: config.api.temporalUiUrl,
+      namespace: config.temporal.namespace,
+    }),
+  );
+  app.use('/v1', createAuth(config.api.apiKeys, config.tenants));
   app.use(filesRouter(files));
   app.use(batchesRouter(batches, batchCreateRateLimit(config.api.createRateLimitPerHour)));
   app.use(modelsRouter(models));

@@ -1,4 +1,4 @@
-import type { Batch, BatchExecutionOptions, BatchRecord } from '../common/batch';
+import type { Batch, BatchExecutionOptions, BatchRecord, BatchTenant } from '../common/batch';
 import { isTerminalStatus } from '../common/batch';
 import { cancelRefusal, newBatch } from '../common/batch-lifecycle';
 import { webhookTargetProblem } from '../webhooks/target';
@@ -9,6 +9,7 @@ import { newBatchId } from '../storage';
 import { BadRequestError, ConflictError, NotFoundError } from './errors';
 import type { BatchCreateParams } from './schemas/batch';
 import type { BatchGateway } from './temporal-gateway';
+import { inputFacts, workflowMetadata } from './workflow-metadata';
 
 export interface BatchServiceDeps {
   catalog: Catalog;
@@ -61,7 +62,8 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
   return {
     load,
 
-    async create(owner: string, params: BatchCreateParams): Promise<BatchRecord> {
+    async create(tenant: BatchTenant, params: BatchCreateParams): Promise<BatchRecord> {
+      const owner = tenant.name;
       const runOptions = { ...options, searchAttributes: gateway.searchAttributes };
       const webhookUrl = params.webhook_url ?? null;
       if (webhookUrl !== null) {
@@ -90,11 +92,12 @@ export function createBatchService({ catalog, gateway, batchConfig, webhookConfi
       });
       const record: BatchRecord = {
         owner,
+        tenant,
         batch,
         webhookUrl,
         outputExpiresAfterSeconds: params.output_expires_after?.seconds ?? null,
       };
-      await gateway.start({ record, options: runOptions });
+      await gateway.start({ record, options: runOptions }, workflowMetadata(record, await inputFacts(catalog, record)));
       // The workflow writes this too; answering 200 matters more than this write, since a 5xx makes the
       // SDK retry and create a second batch.
       await catalog.putBatch(record, { ifAbsent: true }).catch((err: unknown) => {

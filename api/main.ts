@@ -15,7 +15,10 @@ export async function main(env: Record<string, string | undefined>): Promise<() 
     );
   }
   const api = await startApiServer(config, config.temporal.address as string, { logger, registry: createRegistry() });
-  logger.info({ url: `${api.url}/v1`, temporal: config.temporal.address }, `API listening on ${api.url}/v1`);
+  logger.info(
+    { url: `${api.url}/v1`, dashboard: `${api.url}/`, temporal: config.temporal.address },
+    `API listening on ${api.url}/v1 (dashboard at ${api.url}/)`,
+  );
   if (config.api.apiKeys === null)
     logger.warn('Authentication is off (AUTH_DISABLED=true): every request acts as one tenant.');
   return () => api.stop();

@@ -8,6 +8,7 @@ import type { Logger } from '../telemetry/logger';
 import { createApiMetrics } from '../telemetry/metrics';
 import type { Registry } from '../telemetry/metrics';
 import { createApp } from './app';
+import { DASHBOARD_DIR } from './dashboard-route';
 import { connectTemporal } from './temporal-gateway';
 import { ModelCatalog } from '../upstream/models';
 
@@ -23,7 +24,11 @@ export interface RunningApi {
 export async function startApiServer(
   config: ApiConfig,
   temporalAddress: string,
-  { logger, registry }: { logger: Logger; registry: Registry },
+  {
+    logger,
+    registry,
+    dashboardDir = DASHBOARD_DIR,
+  }: { logger: Logger; registry: Registry; /** The built dashboard (default: dist's). */ dashboardDir?: string | null },
 ): Promise<RunningApi> {
   const gateway = await connectTemporal({
     address: temporalAddress,
@@ -47,7 +52,7 @@ export async function startApiServer(
     ),
   };
   const models = new ModelCatalog(config.upstream);
-  const app = createApp({ catalog: new Catalog(store), gateway, config, logger, models, metrics });
+  const app = createApp({ catalog: new Catalog(store), gateway, config, logger, models, metrics, dashboardDir });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.api.port, () => resolve(s));
     s.once('error', reject);

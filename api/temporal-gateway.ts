@@ -2,14 +2,19 @@ import {
   ApplicationFailure,
   Client,
   Connection,
+  defaultPayloadConverter,
+  QueryNotRegisteredError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
+import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { BatchRecord, BatchWorkflowInput } from '../common/batch';
 import { BATCH_STATUSES } from '../common/batch';
+import type { ChunkCounts } from '../common/batch-progress';
+import { mergeReports, withRunningChunks } from '../common/batch-progress';
 import type { batchWorkflow } from '../workflows';
 import {
   BATCH_CREATED_AT,
@@ -22,14 +27,22 @@ import {
   BATCH_WORKFLOW_TYPE,
   cancelBatchUpdate,
   getBatchQuery,
+  getProgressQuery,
 } from '../workflows/definitions';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from './errors';
+import type { WorkflowMetadata } from './workflow-metadata';
 
 /** What the API asks of Temporal. Every Temporal error is translated to an API error here and nowhere else. */
 export interface BatchGateway {
-  /** Starts the batch's workflow; its id is the batch id. Throws {@link ConflictError} if it already exists. */
-  start(input: BatchWorkflowInput): Promise<void>;
-  /** The live batch from the workflow query. Throws {@link NotFoundError} when no such workflow exists. */
+  /**
+   * Starts the batch's workflow (its id is the batch id), with what the Web UI shows of it. Throws
+   * {@link ConflictError} if it already exists.
+   */
+  start(input: BatchWorkflowInput, metadata?: WorkflowMetadata): Promise<void>;
+  /**
+   * The live batch: the workflow's query, with each running chunk counted by its last heartbeat. Throws
+   * {@link NotFoundError} when no such workflow exists.
+   */
   query(batchId: string): Promise<BatchRecord>;
   /** Sends the cancel update. Throws {@link ConflictError} when the batch can no longer be cancelled. */
   cancel(batchId: string): Promise<BatchRecord>;
@@ -93,7 +106,7 @@ export function createTemporalGateway(
 ): BatchGateway {
   const withDeadline = <T>(fn: () => Promise<T>) => client.withDeadline(Date.now() + RPC_DEADLINE_MS, fn);
   return {
-    async start(input) {
+    async start(input, metadata) {
       try {
         const { batch, owner } = input.record;
         await client.workflow.start<typeof batchWorkflow>(BATCH_WORKFLOW_TYPE, {
@@ -101,6 +114,8 @@ export function createTemporalGateway(
           taskQueue,
           args: [input],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          // User metadata for the Web UI (not history payload): the list shows the summary.
+          ...(metadata !== undefined ? metadata : {}),
           ...(input.options.searchAttributes
             ? {
                 typedSearchAttributes: [
@@ -123,7 +138,7 @@ export function createTemporalGateway(
 
     async query(batchId) {
       try {
-        return await withDeadline(() => client.workflow.getHandle(batchId).query(getBatchQuery));
+        return await withDeadline(() => liveRecord(client.workflow.getHandle(batchId)));
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw notFound(batchId);
         throw unavailable(err);
@@ -172,6 +187,39 @@ export function createTemporalGateway(
     close,
     searchAttributes,
   };
+}
+
+/**
+ * A running batch as it stands: the workflow's record, with each running chunk counted by the freshest of
+ * its last heartbeat (which Temporal keeps with the pending activity) and its last report to the workflow.
+ * The two reads go out together; a chunk that finished in between is counted once, by its result. Only
+ * counts are read, nothing enters history. A workflow from before `getProgress` answers `getBatch` as it is.
+ */
+async function liveRecord(handle: WorkflowHandle): Promise<BatchRecord> {
+  const [progress, heartbeats] = await Promise.all([
+    handle.query(getProgressQuery).catch((err: unknown) => {
+      if (err instanceof QueryNotRegisteredError) return null;
+      throw err;
+    }),
+    // Without the heartbeats the answer is the workflow's own, a little older: never an error.
+    handle.describe().then(chunkHeartbeats, () => []),
+  ]);
+  if (progress === null) return handle.query(getBatchQuery);
+  return withRunningChunks(progress.record, mergeReports(progress, heartbeats));
+}
+
+/** The counts in the last heartbeat of each running chunk (those that name their chunk). */
+function chunkHeartbeats(description: WorkflowExecutionDescription): ChunkCounts[] {
+  const reports: ChunkCounts[] = [];
+  for (const activity of description.raw.pendingActivities ?? []) {
+    const payload = activity.heartbeatDetails?.payloads?.[0];
+    if (activity.activityType?.name !== 'executeChunk' || payload == null) continue;
+    const beat = defaultPayloadConverter.fromPayload<Partial<ChunkCounts> | null>(payload);
+    if (typeof beat?.chunkIndex === 'number' && typeof beat.completed === 'number' && typeof beat.failed === 'number') {
+      if (beat.usage !== undefined) reports.push(beat as ChunkCounts);
+    }
+  }
+  return reports;
 }
 
 function notFound(batchId: string): NotFoundError {

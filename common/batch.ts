@@ -92,17 +92,26 @@ export interface Batch {
   metadata: Metadata | null;
 }
 
+/**
+ * The tenant a batch belongs to, as the scheduler sees it: its name (the owner id) and its share of the
+ * upstreams against other tenants.
+ */
+export interface BatchTenant {
+  name: string;
+  weight: number;
+}
+
 /** What is stored as `batch.json` and answered by the workflow query: the Batch plus who owns it. */
 export interface BatchRecord {
   /** The tenant that created the batch; its files and batches are invisible to others. */
   owner: string;
+  /** The owner's name and scheduling weight (absent in records from before tenants had weights). */
+  tenant?: BatchTenant;
   batch: Batch;
   /** Where the terminal event is POSTed, if the creator asked for it. */
   webhookUrl: string | null;
   /** Lifetime of the output and error files, from `output_expires_after.seconds`. */
   outputExpiresAfterSeconds: number | null;
-  /** The owner's share of capacity against other tenants (absent: 1). */
-  tenantWeight?: number;
 }
 
 /** Tunables of one batch run, fixed at creation so that they are recorded in the workflow's history. */

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { windowSeconds } from '../common/completion-windows';
+import { parseTenants } from './tenants';
+import type { TenantConfig } from './tenants';
 import { BOTH, Env, UpstreamRoute } from './variables';
 import type { ReadBy } from './variables';
 
@@ -13,6 +15,7 @@ import type { ReadBy } from './variables';
  */
 
 export type { ReadBy } from './variables';
+export type { TenantConfig } from './tenants';
 
 /** Which process is starting: each needs a different part of the configuration to be present. */
 export type Role = 'standalone' | 'api' | 'worker';
@@ -37,7 +40,10 @@ export interface UpstreamTarget {
 export type Config = ReturnType<typeof toConfig>;
 export type StorageConfig = Config['storage'];
 /** What the API process reads. */
-export type ApiConfig = Pick<Config, 'role' | 'api' | 'dataDir' | 'temporal' | 'storage' | 'batch' | 'logLevel'> & {
+export type ApiConfig = Pick<
+  Config,
+  'role' | 'api' | 'dataDir' | 'temporal' | 'storage' | 'batch' | 'logLevel' | 'tenants'
+> & {
   webhook: Pick<Config['webhook'], 'allowInsecure'>;
   /** Where the models the API lists are served. */
   upstream: Pick<Config['upstream'], 'default' | 'routes'>;
@@ -45,7 +51,7 @@ export type ApiConfig = Pick<Config, 'role' | 'api' | 'dataDir' | 'temporal' | '
 /** What a worker process reads. */
 export type WorkerConfig = Pick<
   Config,
-  'role' | 'dataDir' | 'temporal' | 'storage' | 'upstream' | 'worker' | 'webhook' | 'logLevel'
+  'role' | 'dataDir' | 'temporal' | 'storage' | 'upstream' | 'worker' | 'webhook' | 'logLevel' | 'tenants' | 'email'
 >;
 
 /** Thrown by {@link loadConfig} with every problem of the environment, one per line. */
@@ -84,17 +90,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (cleaned.STORAGE_BACKEND === 'gcs' && !cleaned.GCS_BUCKET) {
     problems.push('GCS_BUCKET: required when STORAGE_BACKEND=gcs');
   }
+  if (cleaned.SMTP_URL !== undefined && cleaned.EMAIL_FROM === undefined) {
+    problems.push(
+      'EMAIL_FROM: required with SMTP_URL — the sender of the e-mail, e.g. "Batches <batches@example.org>"',
+    );
+  }
+  const tenants = parseTenants(cleaned.TENANTS, problems);
   const keyList = (cleaned.API_KEYS ?? '')
     .split(',')
     .map((k) => k.trim())
     .filter((k) => k.length > 0);
-  const apiKeys = keyList.length > 0 ? keyList : null;
+  // A key listed only in API_KEYS is a tenant of its own, named by a hash of the key.
+  const allKeys = [...new Set([...keyList, ...tenants.flatMap((t) => t.keys)])];
+  const apiKeys = allKeys.length > 0 ? allKeys : null;
   const authDisabled = parsed.data?.AUTH_DISABLED ?? /^(true|1|yes|on)$/i.test(cleaned.AUTH_DISABLED ?? '');
   if (role === 'api' && apiKeys === null && !authDisabled) {
-    problems.push('API_KEYS: required for start:api (or set AUTH_DISABLED=true to run without authentication)');
+    problems.push(
+      'API_KEYS: required for start:api, or TENANTS (or set AUTH_DISABLED=true to run without authentication)',
+    );
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
-  return deepFreeze(toConfig(parsed.data, role, routes, apiKeys, windows));
+  return deepFreeze(toConfig(parsed.data, role, routes, { apiKeys, tenants }, windows));
 }
 
 /**
@@ -129,18 +145,31 @@ function toConfig(
   e: Env,
   role: Role,
   routes: Record<string, UpstreamTarget>,
-  apiKeys: string[] | null,
+  auth: { apiKeys: string[] | null; tenants: TenantConfig[] },
   windows: Record<string, number>,
 ) {
   const dataDir = path.resolve(e.DATA_DIR);
+  const embedded = e.TEMPORAL_ADDRESS === undefined && role === 'standalone';
   return {
     role,
     api: {
       port: e.PORT,
-      /** The accepted API keys; null when authentication is off (one tenant). */
-      apiKeys,
+      /** The accepted API keys (of `API_KEYS` and `TENANTS`); null when authentication is off (one tenant). */
+      apiKeys: auth.apiKeys,
       /** Batch creations per key and hour; 0 for no limit. */
       createRateLimitPerHour: e.BATCH_CREATE_RATE_LIMIT_PER_HOUR,
+      /** The Temporal Web UI the dashboard links to; under `npm start`, the embedded server's. */
+      temporalUiUrl: trimSlash(e.TEMPORAL_UI_URL ?? (embedded ? `http://localhost:${e.TEMPORAL_UI_PORT}` : null)),
+    },
+    /** The named tenants of `TENANTS`. */
+    tenants: auth.tenants,
+    email: {
+      smtpUrl: e.SMTP_URL ?? null,
+      from: e.EMAIL_FROM ?? null,
+      /** The dashboard the e-mail links to; under `npm start`, its own. */
+      dashboardUrl: trimSlash(
+        e.DASHBOARD_URL ?? (role === 'standalone' && e.PORT !== 0 ? `http://localhost:${e.PORT}` : null),
+      ),
     },
     dataDir,
     temporal: {
@@ -277,6 +306,10 @@ function parseModelRoutes(
       return [model, target];
     }),
   );
+}
+
+function trimSlash(url: string | null): string | null {
+  return url === null ? null : url.replace(/\/+$/, '');
 }
 
 function deepFreeze<T>(value: T): T {

@@ -136,7 +136,22 @@ export const Env = z.object({
     .describe('port of the embedded model server (127.0.0.1 only)')
     .meta({ readBy: STANDALONE }),
   API_KEYS: z.string().min(1).optional().describe('comma-separated API keys, one tenant each').meta({ readBy: API }),
-  AUTH_DISABLED: z.stringbool().default(false).describe('let start:api run without API_KEYS').meta({ readBy: API }),
+  TENANTS: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('JSON, or a path to a JSON file: tenant name → {keys, email?, weight?}; turns authentication on')
+    .meta({ readBy: BOTH }),
+  AUTH_DISABLED: z
+    .stringbool()
+    .default(false)
+    .describe('let start:api run without API_KEYS or TENANTS')
+    .meta({ readBy: API }),
+  TEMPORAL_UI_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe("the Temporal Web UI, for the dashboard's link to a batch's workflow")
+    .meta({ readBy: API }),
   BATCH_CREATE_RATE_LIMIT_PER_HOUR: z.coerce
     .number()
     .int()
@@ -212,6 +227,22 @@ export const Env = z.object({
     .min(1)
     .optional()
     .describe('whsec_… secret for Standard Webhooks signatures')
+    .meta({ readBy: WORKER }),
+  SMTP_URL: z
+    .url({ protocol: /^smtps?$/ })
+    .optional()
+    .describe('smtp://user:pass@host:port or smtps://…: e-mail when a batch ends (none without it)')
+    .meta({ readBy: WORKER }),
+  EMAIL_FROM: z
+    .string()
+    .min(3)
+    .optional()
+    .describe('the From of the e-mail, e.g. "Batches <batches@example.org>"; required with SMTP_URL')
+    .meta({ readBy: WORKER }),
+  DASHBOARD_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('where people open the dashboard, for the link in the e-mail')
     .meta({ readBy: WORKER }),
   WEBHOOK_ALLOW_INSECURE: z
     .stringbool()

@@ -95,7 +95,7 @@ function withBuildLock(step) {
   }
 }
 
-/** Compiles the TypeScript (incrementally), and re-bundles the workflows when their code changed. */
+/** Compiles the TypeScript (incrementally); re-bundles the workflows and rebuilds the dashboard when their code changed. */
 function build() {
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (fs.existsSync(tsc)) {
@@ -109,6 +109,11 @@ function build() {
           [path.join(root, 'dist', 'worker', 'build-workflow-bundle.js')],
           'Bundling the workflows',
         );
+      }
+      const dashboard = path.join(root, 'dist', 'api', 'dashboard', 'assets', 'app.js');
+      const dashboardSources = Math.max(newest(path.join(root, 'api', 'dashboard')), newest(path.join(root, 'common')));
+      if (!fs.existsSync(dashboard) || fs.statSync(dashboard).mtimeMs < dashboardSources) {
+        run(process.execPath, [path.join(root, 'dist', 'api', 'build-dashboard.js')], 'Building the dashboard');
       }
     });
   } else if (!fs.existsSync(path.join(root, 'dist', entries[mode]))) {

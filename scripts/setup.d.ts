@@ -5,4 +5,5 @@ export function ensureNpmPackages(say?: Say): void;
 export function ensureTemporalCli(say?: Say): string;
 export function ensureFakeGcs(say?: Say): string;
 export function ensurePythonTestVenv(say?: Say): string;
+export function ensureChromium(say?: Say): string;
 export function findExecutable(name: string): string | null;

@@ -164,8 +164,39 @@ function ensurePythonTestVenv(say = console.log) {
   return python;
 }
 
+/** Where Debian's `chromium` package puts the browser the dashboard's browser test drives. */
+const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/**
+ * The system Chromium of the browser test (Debian's `chromium`, driven by playwright-core): CHROMIUM_PATH,
+ * `/usr/bin/chromium`, or installed with `apt-get install -y chromium` where this runs as root with apt.
+ */
+function ensureChromium(say = console.log) {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  if (fs.existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
+  const canApt = process.platform === 'linux' && process.getuid && process.getuid() === 0 && findExecutable('apt-get');
+  if (!canApt) {
+    throw new SetupError(
+      `Chromium is missing (${CHROMIUM_PATH}) and this is not root with apt-get: install it with \`sudo apt-get install -y chromium\`, or set CHROMIUM_PATH to a Chromium or Chrome binary.`,
+    );
+  }
+  say('Chromium (for the dashboard browser test) is missing; installing it (apt-get install -y chromium)…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  let installed = quiet('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env });
+  if (!installed.ok) {
+    // A fresh image has no package lists yet.
+    const updated = quiet('apt-get', ['update'], { env });
+    installed = updated.ok
+      ? quiet('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { env })
+      : updated;
+  }
+  if (installed.ok && fs.existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
+  throw new SetupError(`Chromium is missing and \`apt-get install -y chromium\` failed (${installed.detail}).`);
+}
+
 module.exports = {
   SetupError,
+  ensureChromium,
   ensureNpmPackages,
   ensureTemporalCli,
   ensureFakeGcs,

@@ -44,6 +44,7 @@ export async function main(env: Record<string, string | undefined>): Promise<() 
     const api = await startApiServer(config, address, { logger, registry });
     stops.push(() => api.stop());
     console.log(`OpenAI-compatible Batch API: ${api.url}/v1`);
+    console.log(`Dashboard:        ${api.url}/`);
     console.log(`Temporal:         ${address} (namespace ${config.temporal.namespace})`);
     if (config.api.apiKeys === null) {
       console.warn('Authentication is off: every request acts as one tenant. Set API_KEYS to require keys.');

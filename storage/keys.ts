@@ -9,6 +9,8 @@ export const keys = {
   fileRecord: (fileId: string) => `files/${fileId}/file.json`,
   batchRecord: (batchId: string) => `batches/${batchId}/batch.json`,
   batchManifest: (batchId: string) => `batches/${batchId}/manifest.json`,
+  /** Written once the e-mail about the batch's end was sent, so a retry does not send it again. */
+  batchNotified: (batchId: string) => `batches/${batchId}/notified.json`,
   /** Everything the chunk activities of a batch write, deleted once the batch is finalized. */
   batchParts: (batchId: string) => `batches/${batchId}/parts/`,
   chunkParts: (batchId: string, chunk: number) => `batches/${batchId}/parts/${pad(chunk, 6)}/`,

@@ -79,8 +79,8 @@ export function createWorkerMetrics(registry: Registry, upstreams: () => Upstrea
     }),
     batches: new Counter({
       name: 'batch_batches_finished_total',
-      help: 'Batches that reached a terminal status, by status',
-      labelNames: ['status'] as const,
+      help: 'Batches that reached a terminal status, by status and tenant',
+      labelNames: ['status', 'tenant'] as const,
       registers: [registry],
     }),
   };

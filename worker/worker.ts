@@ -66,6 +66,8 @@ export async function startWorker(config: WorkerConfig, options: StartWorkerOpti
       upstream,
       models: new ModelCatalog(config.upstream),
       webhook: config.webhook,
+      email: config.email,
+      tenants: config.tenants,
       logger: options.logger,
       metrics,
     }),

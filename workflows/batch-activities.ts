@@ -34,6 +34,16 @@ export const { deliverWebhook } = proxyActivities<Activities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30m' },
 });
 
+// The e-mail to the batch's tenant, retried like the webhook and beside it: neither waits for the other.
+export const { notifyBatchEnd } = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '24h',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30m' },
+});
+
+/** Patch: a batch that ends e-mails its tenant (the activity sends nothing without SMTP_URL or an address). */
+export const NOTIFY_BATCH_END = 'notify-batch-end';
+
 /**
  * Patch: a batch whose chunks were cut short by the deadline expires even when every chunk returned before
  * the workflow's own deadline timer fired (a race once all chunks are in flight at once). Histories from

@@ -22,8 +22,11 @@ import {
   BATCH_STATUS,
   BATCH_SUMMARY_MEMO,
   cancelBatchUpdate,
+  chunkProgressSignal,
   getBatchQuery,
+  getProgressQuery,
 } from './definitions';
+import { ChunkBoard, chunkSummary } from './progress';
 import {
   CHUNK_PRIORITY,
   chunkActivities,
@@ -31,6 +34,8 @@ import {
   deliverWebhook,
   EXPIRE_WHEN_CUT_SHORT,
   finalizeBatch,
+  NOTIFY_BATCH_END,
+  notifyBatchEnd,
   validateInputFile,
 } from './batch-activities';
 import { runSlidingWindow } from './sliding-window';
@@ -42,6 +47,8 @@ export class BatchRun {
   private readonly state: BatchRecord;
   private readonly batch: Batch;
   private readonly deadlineMs: number;
+  /** The running chunks' reports, shown until their results are in. */
+  private readonly board: ChunkBoard;
   private cancelRequested = false;
   /** Set once finalize is under way: from then on only a cancel already requested is accepted again. */
   private finishing = false;
@@ -53,10 +60,17 @@ export class BatchRun {
     this.state = input.record;
     this.batch = input.record.batch;
     this.deadlineMs = (this.batch.expires_at ?? this.batch.created_at + 86_400) * 1000;
+    this.board = new ChunkBoard(this.state);
+    this.board.showDetails();
   }
 
   handleQueriesAndCancels(): void {
-    setHandler(getBatchQuery, () => this.state);
+    setHandler(getBatchQuery, () => this.board.view());
+    setHandler(getProgressQuery, () => this.board.progress());
+    // A report is counts only; it changes what the query, the memo and the Web UI show, never the batch.
+    setHandler(chunkProgressSignal, (report) => {
+      if (this.board.report(report)) this.showProgress();
+    });
     setHandler(
       cancelBatchUpdate,
       () => {
@@ -91,6 +105,7 @@ export class BatchRun {
       this.batch.model = validation.model;
       this.batch.request_counts.total = validation.total;
     }
+    this.board.showDetails();
     return validation;
   }
 
@@ -107,23 +122,24 @@ export class BatchRun {
   }
 
   /** The chunk activity, with the priority of the batch's deadline class now and its tenant's fairness. */
-  private executeChunk(input: ExecuteChunkInput): Promise<ExecuteChunkOutput> {
+  private executeChunk(input: ExecuteChunkInput, summary: string): Promise<ExecuteChunkOutput> {
     const heartbeat = this.input.options.chunkHeartbeatTimeoutSeconds ?? 30;
-    if (!patched(CHUNK_PRIORITY)) return chunkActivities(heartbeat).executeChunk(input);
+    // The summary names the chunk in the Web UI (user metadata, not history payload).
+    if (!patched(CHUNK_PRIORITY)) {
+      return chunkActivities(heartbeat).executeChunk.executeWithOptions({ summary }, [input]);
+    }
     const classes = this.input.options.deadlineClasses ?? [];
     const deadlineClassIndex = deadlineClass((this.deadlineMs - Date.now()) / 1000, classes);
-    const weight = this.state.tenantWeight ?? 1;
+    const tenant = this.state.tenant?.name ?? this.state.owner;
+    const weight = this.state.tenant?.weight ?? 1;
     const priority = {
       priorityKey: priorityKeyOf(deadlineClassIndex),
-      fairnessKey: this.state.owner.slice(0, 64),
+      fairnessKey: tenant.slice(0, 64),
       fairnessWeight: weight,
     };
-    return chunkActivities(heartbeat, priority).executeChunk({
-      ...input,
-      tenant: this.state.owner,
-      tenantWeight: weight,
-      deadlineClasses: classes,
-    });
+    return chunkActivities(heartbeat, priority).executeChunk.executeWithOptions({ summary }, [
+      { ...input, tenant, tenantWeight: weight, deadlineClasses: classes },
+    ]);
   }
 
   /** Runs the chunks in a sliding window, raced against the deadline and a cancel; says what happened. */
@@ -139,18 +155,23 @@ export class BatchRun {
           validation.chunkCount,
           this.input.options.chunkWindow,
           (chunkIndex) =>
-            this.executeChunk({
-              batchId: batch.id,
-              inputFileId: batch.input_file_id,
-              manifestKey: validation.manifestKey,
-              chunkIndex,
-              deadlineMs: this.deadlineMs,
-            }),
-          (result: ExecuteChunkOutput) => {
+            this.executeChunk(
+              {
+                batchId: batch.id,
+                inputFileId: batch.input_file_id,
+                manifestKey: validation.manifestKey,
+                chunkIndex,
+                deadlineMs: this.deadlineMs,
+              },
+              chunkSummary(validation, chunkIndex),
+            ),
+          (result: ExecuteChunkOutput, chunkIndex: number) => {
             if (!result.ranAll) cutShort = true;
             batch.request_counts.completed += result.completed;
             batch.request_counts.failed += result.failed;
             addUsage(batch.usage, result.usage);
+            this.board.finish(chunkIndex);
+            this.board.showDetails();
             this.checkPace();
           },
         ),
@@ -188,18 +209,29 @@ export class BatchRun {
     );
     // Mutate in place: the handlers hold `batch`.
     Object.assign(this.batch, final.batch);
+    this.board.close();
     if (!isTerminalStatus(this.batch.status)) {
       throw ApplicationFailure.nonRetryable(`finalizeBatch left ${this.batch.id} in '${this.batch.status}'`);
     }
     this.publish();
-    if (this.state.webhookUrl !== null) {
-      try {
-        await CancellationScope.nonCancellable(() => deliverWebhook({ record: this.state }));
-      } catch (err) {
-        log.warn('Webhook not delivered', { batchId: this.batch.id, error: String(err) });
-      }
-    }
+    await CancellationScope.nonCancellable(() => Promise.all([this.webhook(), this.email()]));
     return this.state;
+  }
+
+  /** Delivers the webhook, if the batch has one; a failure is logged, never the batch's. */
+  private async webhook(): Promise<void> {
+    if (this.state.webhookUrl === null) return;
+    await deliverWebhook({ record: this.state }).catch((err: unknown) =>
+      log.warn('Webhook not delivered', { batchId: this.batch.id, error: String(err) }),
+    );
+  }
+
+  /** E-mails the batch's tenant; a failure is logged, never the batch's. */
+  private async email(): Promise<void> {
+    if (!patched(NOTIFY_BATCH_END)) return;
+    await notifyBatchEnd({ record: this.state }).catch((err: unknown) =>
+      log.warn('Batch e-mail not sent', { batchId: this.batch.id, error: String(err) }),
+    );
   }
 
   /**
@@ -229,6 +261,7 @@ export class BatchRun {
 
   /** Shows the status to operators: search attributes (Web UI, `temporal workflow list`) and a memo summary. */
   private publish(): void {
+    this.board.showDetails();
     if (this.input.options.searchAttributes !== true) return;
     const { batch } = this;
     upsertSearchAttributes([
@@ -237,15 +270,17 @@ export class BatchRun {
       // Set once the batch was at risk (so histories from before it replay), cleared when it ends.
       ...(this.everAtRisk ? [{ key: BATCH_AT_RISK, value: this.atRisk && !isTerminalStatus(batch.status) }] : []),
     ]);
-    upsertMemo({
-      [BATCH_SUMMARY_MEMO]: {
-        status: batch.status,
-        request_counts: batch.request_counts,
-        output_file_id: batch.output_file_id,
-        error_file_id: batch.error_file_id,
-        ...(this.atRisk ? { at_risk: true } : {}),
-      },
-    });
+    upsertMemo({ [BATCH_SUMMARY_MEMO]: this.memo() });
+  }
+
+  /** Shows a running chunk's report: current details, and the memo's counts (one history event). */
+  private showProgress(): void {
+    this.board.showDetails();
+    if (this.input.options.searchAttributes === true) upsertMemo({ [BATCH_SUMMARY_MEMO]: this.memo() });
+  }
+
+  private memo() {
+    return { ...this.board.memo(), ...(this.atRisk ? { at_risk: true } : {}) };
   }
 }
 

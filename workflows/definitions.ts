@@ -1,10 +1,27 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BatchRecord } from '../common/batch';
 import type { BudgetState, LeaseRequest } from '../common/upstream-budget';
+import type { BatchProgress, ChunkCounts } from '../common/batch-progress';
+import { CHUNK_PROGRESS_SIGNAL } from '../common/batch-progress';
 
-/** The batch as it stands now: status, counts, usage, timestamps. Answered without touching history. */
+/**
+ * The batch as it stands now: status, counts, usage, timestamps, with the running chunks' last reports
+ * counted. Answered without touching history.
+ */
 export const getBatchQuery = defineQuery<BatchRecord>('getBatch');
+
+/**
+ * The batch with its finished chunks counted, and apart from them what each running chunk last reported, so
+ * that the API can put fresher figures (the chunks' heartbeats) in their place without counting one twice.
+ */
+export const getProgressQuery = defineQuery<BatchProgress>('getProgress');
+
+/**
+ * A running chunk's counts since it started, sent by the chunk with growing spacing (counts only: it is
+ * history). The workflow shows them in its query, memo and current details until the chunk's result is in.
+ */
+export const chunkProgressSignal = defineSignal<[ChunkCounts]>(CHUNK_PROGRESS_SIGNAL);
 
 /**
  * Asks the batch to stop: it moves to `cancelling` at once and to `cancelled` once in-flight requests

@@ -20,7 +20,7 @@ export function batchesRouter(batches: BatchService, createLimit: RequestHandler
     .route('/v1/batches')
     .post(createLimit, json, async function createBatch(req, res) {
       const params = parseParams(BatchCreateParams, req.body);
-      const batch = await batches.create(res.locals.owner, params);
+      const batch = await batches.create(res.locals.tenant, params);
       res.locals.batchId = batch.batch.id;
       res.json(toBatchObject(batch));
     })

@@ -2,8 +2,10 @@
  * Pins who gets in and what each key sees: every /v1 request needs a known key (401 `invalid_api_key`
  * otherwise); each key is a tenant that cannot read, download, delete or cancel another's objects (404,
  * as if they did not exist), lists only its own, cannot run a batch over another's file, and owns the
- * result files of its batches. Batch creation is rate-limited per key (429 with `retry-after`).
+ * result files of its batches. Batch creation is rate-limited per key (429 with `retry-after`). Named
+ * tenants (TENANTS) turn authentication on by themselves, and their name and weight go with their batches.
  */
+import { Client, Connection, defaultPayloadConverter } from '@temporalio/client';
 import OpenAI from 'openai';
 import { downloadLines, requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
@@ -104,5 +106,50 @@ describe('API keys and tenants', () => {
     // Reads are not limited, and Bob still has room (the file is Alice's, so his batch fails validation).
     expect((await alice.batches.list()).data.length).toBeGreaterThanOrEqual(4);
     expect((await create(bob)).status).toBe('validating');
+  });
+});
+
+describe('named tenants (TENANTS)', () => {
+  let stack: TestStack;
+  let teamA: OpenAI;
+  let teamB: OpenAI;
+  beforeAll(async () => {
+    const tenants = { 'team-a': { keys: ['sk-a'], weight: 3 }, 'team-b': { keys: ['sk-b'] } };
+    stack = await startTestStack({ env: { TENANTS: JSON.stringify(tenants) } });
+    teamA = new OpenAI({ baseURL: `${stack.api.url}/v1`, apiKey: 'sk-a', maxRetries: 0 });
+    teamB = new OpenAI({ baseURL: `${stack.api.url}/v1`, apiKey: 'sk-b', maxRetries: 0 });
+  });
+  afterAll(() => stack.stop());
+
+  it('turn authentication on by themselves, keep each other apart, and are named in the batch and its workflow', async () => {
+    const stranger = new OpenAI({ baseURL: `${stack.api.url}/v1`, apiKey: 'sk-other', maxRetries: 0 });
+    expect(await stranger.files.list().catch((e: unknown) => e)).toBeInstanceOf(OpenAI.AuthenticationError);
+
+    const file = await uploadLines(teamA, [requestLine('t-1', '/v1/chat/completions')]);
+    const created = await teamA.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    await waitForBatch(teamA, created.id);
+    expect(await teamB.batches.retrieve(created.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((await teamB.batches.list()).data).toEqual([]);
+
+    // The scheduler reads the tenant and its weight from the workflow input; operators see its name.
+    const connection = await Connection.connect({ address: stack.temporalAddress });
+    try {
+      const handle = new Client({ connection }).workflow.getHandle(created.id);
+      const history = await handle.fetchHistory();
+      const started = history.events![0].workflowExecutionStartedEventAttributes!;
+      const input = defaultPayloadConverter.fromPayload<{ record: { owner: string; tenant: unknown } }>(
+        started.input!.payloads![0],
+      );
+      expect(input.record).toMatchObject({ owner: 'team-a', tenant: { name: 'team-a', weight: 3 } });
+      const description = await handle.describe();
+      expect(description.typedSearchAttributes.get({ name: 'BatchOwner', type: 'KEYWORD' })).toBe('team-a');
+    } finally {
+      await connection.close();
+    }
+    expect(stack.logs.some((l) => l.msg === 'batch created' && l.owner === 'team-a')).toBe(true);
   });
 });

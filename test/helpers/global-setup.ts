@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { buildDashboard } from '../../api/build-dashboard';
 import { ensureFakeGcs, ensureTemporalCli } from '../../scripts/setup';
 import { freePort } from './ports';
 import { startTemporalDevServer } from '../../standalone/temporal-dev-server';
@@ -12,8 +13,8 @@ declare global {
 }
 
 /**
- * Starts one in-memory Temporal dev server (the real `temporal` CLI) and bundles the workflows once, for
- * every contract and integration test. Each test stack uses its own task queue on it.
+ * Starts one in-memory Temporal dev server (the real `temporal` CLI), bundles the workflows and builds the
+ * dashboard once, for every contract and integration test. Each test stack uses its own task queue on it.
  */
 export default async function globalSetup(): Promise<void> {
   // Found (or installed) as `npm test`'s pretest step did; the suites and the processes they launch use these.
@@ -37,4 +38,5 @@ export default async function globalSetup(): Promise<void> {
   const codePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(codePath, bundle.code);
   process.env.TEST_WORKFLOW_BUNDLE = codePath;
+  process.env.TEST_DASHBOARD_DIR = await buildDashboard(path.join(dir, 'dashboard'));
 }

@@ -41,6 +41,8 @@ export interface TestStackOptions {
   /** Environment variables on top of the test defaults (data dir, task queue, upstream). */
   env?: Record<string, string>;
   upstream?: FixtureUpstreamOptions;
+  /** A Temporal server of the test's own (one with a Web UI, say) instead of the shared one. */
+  temporalAddress?: string;
 }
 
 /** A logger whose JSON lines are kept in `logs`, and a metrics registry, as a process would have them. */
@@ -67,7 +69,9 @@ export function testTemporal(): { address: string; bundlePath: string } {
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   quietTemporalRuntime();
-  const { address, bundlePath } = testTemporal();
+  const shared = testTemporal();
+  const { bundlePath } = shared;
+  const address = options.temporalAddress ?? shared.address;
   const upstream = await startFixtureUpstream(options.upstream);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'batch-test-'));
   const config = loadConfig(
@@ -96,7 +100,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     return w;
   };
   const worker = await addWorker();
-  const api = await startApiServer(config, address, { logger, registry });
+  const api = await startApiServer(config, address, {
+    logger,
+    registry,
+    dashboardDir: process.env.TEST_DASHBOARD_DIR ?? null,
+  });
   const client = new OpenAI({ baseURL: `${api.url}/v1`, apiKey: options.env?.API_KEYS?.split(',')[0] ?? 'unused' });
   return {
     client,

@@ -169,8 +169,13 @@ describe('docker-compose.yml', () => {
         expect(service.ports).toContain(`${config.api.port}:${config.api.port}`);
         expect(probe).toContain(`http://127.0.0.1:${config.api.port}/healthz`);
         expect(config.api.apiKeys).not.toBeNull();
+        // The dashboard links batches to the Web UI this file publishes.
+        const uiPort = services['temporal-ui'].ports![0].split(':')[0];
+        expect(config.api.temporalUiUrl).toBe(`http://localhost:${uiPort}`);
       } else {
         expect(probe).toContain(`http://127.0.0.1:${config.worker.metricsPort}/metrics`);
+        // The e-mail links to the dashboard the api service publishes.
+        expect(config.email.dashboardUrl).toBe(`http://localhost:${services.api.ports![0].split(':')[0]}`);
         // Docker's kill comes after the worker's own grace time, so running chunks flush first.
         expect(seconds(service.stop_grace_period!)).toBeGreaterThan(config.worker.shutdownGraceSeconds);
       }

@@ -62,8 +62,13 @@ describe('npm start', () => {
     if (process.env.TEMPORAL_CLI_PATH) env.TEMPORAL_CLI_PATH = process.env.TEMPORAL_CLI_PATH;
 
     proc = launch('standalone', env);
-    await proc.waitFor(/OpenAI-compatible Batch API: (\S+)/);
+    await proc.waitFor(/Dashboard: +\S+/);
     expect(proc.output()).toContain(`Temporal Web UI:  http://localhost:${ports.ui}`);
+    expect(proc.output()).toContain(`Dashboard:        http://localhost:${ports.api}/`);
+    // The dashboard the build wrote, linking batches to the embedded Web UI.
+    const page = await (await fetch(`http://localhost:${ports.api}/`)).text();
+    expect(page).toContain(`content="http://localhost:${ports.ui}/namespaces/default/workflows/{id}"`);
+    expect((await fetch(`http://localhost:${ports.api}/assets/app.js`)).status).toBe(200);
     const client = new OpenAI({ baseURL: `http://localhost:${ports.api}/v1`, apiKey: 'unused' });
     const { batch, lines } = await runChatBatch(client, 25);
     expect(batch.status).toBe('completed');

@@ -125,7 +125,7 @@ describe('chunk sizes', () => {
     expect(batch.request_counts).toEqual({ total: 20, completed: 20, failed: 0 });
     const types = (await activitiesOf(stack, batch.id)).map((a) => a.type);
     expect(types.filter((t) => t === 'executeChunk')).toHaveLength(1);
-    expect(types).toEqual(['validateInputFile', 'executeChunk', 'finalizeBatch']);
+    expect(types).toEqual(['validateInputFile', 'executeChunk', 'finalizeBatch', 'notifyBatchEnd']);
   });
 });
 

@@ -1,8 +1,10 @@
 /**
  * Pins what operators see in Temporal: every batch carries the Batch* search attributes, so the Web UI and
- * `temporal workflow list --query "BatchStatus='…'"` find it, and a memo summary readable without a worker.
+ * `temporal workflow list --query "BatchStatus='…'"` find it, a memo summary readable without a worker, and
+ * user metadata the Web UI shows: a summary and details from the start, current details kept up to date,
+ * and a summary on each chunk activity.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultPayloadConverter } from '@temporalio/client';
 import { temporalCli } from '../helpers/temporal-cli';
 import { requestLine, startTestStack, uploadLines, waitForBatch } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
@@ -71,6 +73,27 @@ describe('batches in Temporal visibility', () => {
     const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
     expect(metrics).toMatch(/^batch_batches\{status="completed"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^batch_batches\{status="cancelling"\} \d+$/m);
+
+    expect(await description.staticSummary()).toMatch(
+      /^chat\/completions · visible-model · default · 24h · input\.jsonl \(\d+\.\d KB\)$/,
+    );
+    const details = await description.staticDetails();
+    for (const row of [
+      '| Endpoint | /v1/chat/completions |',
+      '| Tenant | default (weight 1) |',
+      `| Batch | ${batch.id} |`,
+    ]) {
+      expect(details).toContain(row);
+    }
+    const handle = client.workflow.getHandle(batch.id);
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toContain('20 of 20 requests done (100%): 20 completed, 0 failed');
+    const chunks = (await handle.fetchHistory()).events!.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeChunk',
+    );
+    expect(chunks.map((e) => defaultPayloadConverter.fromPayload(e.userMetadata!.summary!))).toEqual([
+      'chunk 1 of 1: requests 1–20',
+    ]);
 
     const attributes = description.typedSearchAttributes;
     expect(attributes.get({ name: 'BatchOwner', type: 'KEYWORD' })).toBe('default');

@@ -109,6 +109,8 @@ describe('executeChunk, stopped and resumed', () => {
       upstream: client,
       models: new ModelCatalog({ default: { baseUrl: upstream.baseUrl, apiKey: null, maxConcurrency: 8 }, routes: {} }),
       webhook: { secret: null, allowInsecure: false },
+      email: { smtpUrl: null, from: null, dashboardUrl: null },
+      tenants: [],
       logger,
       metrics,
     });
@@ -223,6 +225,8 @@ describe('executeChunk, stopped and resumed', () => {
     await until(() => upstream.inFlight === 0, 'the requests in flight aborted');
     expect(upstream.requests.length).toBe(FAST + CONCURRENCY); // nothing sent after the cancel
     expect(heartbeats.length).toBeGreaterThan(0);
+    // The last heartbeat names the chunk and counts what ran: the API shows a running chunk's progress by it.
+    expect(heartbeats[heartbeats.length - 1]).toMatchObject({ chunkIndex: 0, completed: FAST, failed: 0 });
 
     const { final, output, errors } = await finalize('cancelled');
     expect(final.batch.status).toBe('cancelled');

@@ -9,7 +9,14 @@ const UPSTREAM = { UPSTREAM_BASE_URL: 'http://127.0.0.1:8080/v1' };
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const c = loadConfig(UPSTREAM, 'standalone');
-    expect(c.api).toEqual({ port: 8000, apiKeys: null, createRateLimitPerHour: 2000 });
+    expect(c.api).toEqual({
+      port: 8000,
+      apiKeys: null,
+      createRateLimitPerHour: 2000,
+      temporalUiUrl: 'http://localhost:8233',
+    });
+    expect(c.tenants).toEqual([]);
+    expect(c.email).toEqual({ smtpUrl: null, from: null, dashboardUrl: 'http://localhost:8000' });
     expect(c.dataDir).toBe(path.resolve('./data'));
     expect(c.temporal).toMatchObject({ address: null, namespace: 'default', taskQueue: 'batches' });
     expect(c.temporal.devServer).toMatchObject({
@@ -76,10 +83,11 @@ describe('loadConfig', () => {
   });
 
   it('treats empty variables as unset', () => {
-    expect(loadConfig({ ...UPSTREAM, PORT: '', API_KEYS: ' ' }).api).toEqual({
+    expect(loadConfig({ ...UPSTREAM, PORT: '', API_KEYS: ' ', TEMPORAL_ADDRESS: 'temporal:7233' }).api).toEqual({
       port: 8000,
       apiKeys: null,
       createRateLimitPerHour: 2000,
+      temporalUiUrl: null,
     });
   });
 

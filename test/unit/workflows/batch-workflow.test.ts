@@ -15,6 +15,7 @@ import type {
   ExecuteChunkInput,
   ExecuteChunkOutput,
   FinalizeBatchInput,
+  NotifyBatchEndOutput,
   ValidateInputFileOutput,
 } from '../../../activities';
 import type { BatchRecord, BatchUsage, BatchWorkflowInput } from '../../../common/batch';
@@ -42,6 +43,7 @@ interface Script {
   chunk(input: ExecuteChunkInput): Promise<ExecuteChunkOutput>;
   finalize(input: FinalizeBatchInput): Promise<BatchRecord>;
   webhook(record: BatchRecord): Promise<void>;
+  notify(record: BatchRecord): Promise<NotifyBatchEndOutput>;
 }
 
 /** What the stub activities saw of one batch. */
@@ -54,6 +56,8 @@ interface Trace {
   chunkInputs: ExecuteChunkInput[];
   finalized: FinalizeBatchInput[];
   webhooks: BatchRecord[];
+  /** The status of each batch-end e-mail attempt, in order. */
+  notified: string[];
   /** Chunks in flight now, and the most at once. */
   inFlight: number;
   peak: number;
@@ -165,6 +169,11 @@ describe('batchWorkflow', () => {
       trace.webhooks.push(structuredClone(record));
       return script.webhook(record);
     },
+    async notifyBatchEnd({ record }) {
+      const { script, trace } = batchOf(record.batch.id);
+      trace.notified.push(record.batch.status);
+      return script.notify(record);
+    },
   };
 
   beforeAll(async () => {
@@ -200,13 +209,22 @@ describe('batchWorkflow', () => {
     const input = batchInput({ chunkWindow, expiresInSeconds, webhookUrl });
     const batchId = input.record.batch.id;
     const manifestKey = keys.batchManifest(batchId);
-    const trace: Trace = { events: [], chunkInputs: [], finalized: [], webhooks: [], inFlight: 0, peak: 0 };
+    const trace: Trace = {
+      events: [],
+      chunkInputs: [],
+      finalized: [],
+      webhooks: [],
+      notified: [],
+      inFlight: 0,
+      peak: 0,
+    };
     const happy: Script = {
       validate: () =>
         Promise.resolve({ ok: true, total: chunks * LINES_PER_CHUNK, chunkCount: chunks, manifestKey, model: MODEL }),
       chunk: () => Promise.resolve(ran(LINES_PER_CHUNK)),
       finalize: ({ record, outcome }) => Promise.resolve(terminal(record, outcome)),
       webhook: () => Promise.resolve(),
+      notify: () => Promise.resolve({ sent: true, alreadySent: false }),
     };
     batches.set(batchId, { script: { ...happy, ...script }, trace });
     const handle = await env.client.workflow.start<typeof batchWorkflow>(BATCH_WORKFLOW_TYPE, {
