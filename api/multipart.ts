@@ -46,101 +46,132 @@ export function receiveUpload(
       reject(new BadRequestError(`Invalid multipart body: ${(err as Error).message}`));
       return;
     }
-    const fields: Record<string, string> = {};
-    let file: ReceivedUpload['file'] = null;
-    let writing: Promise<number | false> | null = null;
-    let tooLarge = false;
-    let failed = false;
-    let closed = false;
-    let fileStream: Readable | null = null;
-    let unterminated = false;
+    new UploadReceiver(req, parser, { store, key, maxFileBytes }, resolve, reject).start();
+  });
+}
 
-    const tooLargeError = () =>
-      new PayloadTooLargeError(`File is too large. The maximum size is ${maxFileBytes} bytes.`, 'file');
-    const fail = (err: Error) => {
-      if (failed) return;
-      failed = true;
-      // Keep draining the body (the parser discards what is left) so the client reads our answer instead of a
-      // reset connection.
-      void Promise.resolve(writing)
-        .catch(() => undefined)
-        .then(() => store.delete(key))
-        .finally(() => reject(err));
-    };
+/** One upload in progress: what the parser has delivered so far, and how the upload ends (once). */
+class UploadReceiver {
+  private readonly fields: Record<string, string> = {};
+  private file: ReceivedUpload['file'] = null;
+  private writing: Promise<number | false> | null = null;
+  private tooLarge = false;
+  private failed = false;
+  private closed = false;
+  private fileStream: Readable | null = null;
+  private unterminated = false;
 
+  constructor(
+    private readonly req: Request,
+    private readonly parser: busboy.Busboy,
+    private readonly target: { store: FileStore; key: string; maxFileBytes: number },
+    private readonly resolve: (upload: ReceivedUpload) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  /** Listens to the parser and the request, and starts feeding the body to the parser. */
+  start(): void {
+    const { req, parser } = this;
     parser.on('field', (name, value) => {
-      fields[name] = value;
+      this.fields[name] = value;
     });
-    parser.on('file', (name, stream, info) => {
-      if (name !== 'file' || writing !== null) {
-        stream.resume();
-        return;
-      }
-      // Past the limit, refuse at once rather than when the body ends (busboy would only end the part at the
-      // next boundary): stop storing, and read the rest of the body into the void so the client, still
-      // sending, reads our 413 instead of a reset connection.
-      stream.on('limit', () => {
-        tooLarge = true;
-        req.unpipe(parser);
-        req.resume();
-        stream.destroy(new Error('File too large'));
-      });
-      fileStream = stream;
-      writing = store.write(key, stream);
-      writing.then(
-        (bytes) => {
-          if (tooLarge) {
-            fail(tooLargeError());
-          } else {
-            file = { filename: info.filename ?? 'file', bytes: bytes === false ? 0 : bytes };
-          }
-        },
-        (err: unknown) =>
-          fail(
-            tooLarge
-              ? tooLargeError()
-              : unterminated
-                ? new BadRequestError('Invalid multipart body: Unexpected end of form')
-                : (err as Error),
-          ),
-      );
-    });
-    parser.on('error', (err: Error) => {
-      req.unpipe(parser);
-      req.resume();
-      fail(new BadRequestError(`Invalid multipart body: ${err.message}`));
-    });
-    parser.on('close', () => {
-      closed = true;
-      void Promise.resolve(writing)
-        .catch(() => undefined)
-        .then(() => {
-          if (!failed) resolve({ fields, file });
-        });
-    });
-    req.on('end', () => {
-      // busboy leaves a file part open for ever when the form's end boundary comes before it (it ignores the
-      // rest but never ends the part). Once every byte was parsed, a file part that has nothing buffered and
-      // has not ended, twice in a row, never will: that is malformed input, not a slow store.
-      let suspect = 0;
-      const timer = setInterval(() => {
-        const stalled =
-          parser.writableLength === 0 &&
-          fileStream !== null &&
-          !fileStream.readableEnded &&
-          fileStream.readableLength === 0;
-        suspect = stalled ? suspect + 1 : 0;
-        if (failed || closed || suspect >= 2) clearInterval(timer);
-        if (!failed && !closed && suspect >= 2) {
-          unterminated = true;
-          fileStream?.destroy(new Error('Unexpected end of form'));
-        }
-      }, 100);
-      timer.unref();
-    });
+    parser.on('file', (name, stream, info) => this.onFile(name, stream, info));
+    parser.on('error', (err: Error) => this.onError(err));
+    parser.on('close', () => this.onClose());
+    req.on('end', () => this.watchForUnterminatedPart());
     req.on('close', () => {
-      if (!req.complete) fail(new BadRequestError('The upload was aborted before it completed.'));
+      if (!req.complete) this.fail(new BadRequestError('The upload was aborted before it completed.'));
     });
     req.pipe(parser);
-  });
+  }
+
+  private onFile(name: string, stream: Readable, info: busboy.FileInfo): void {
+    if (name !== 'file' || this.writing !== null) {
+      stream.resume();
+      return;
+    }
+    // Past the limit, refuse at once rather than when the body ends (busboy would only end the part at the
+    // next boundary): stop storing, and read the rest of the body into the void so the client, still
+    // sending, reads our 413 instead of a reset connection.
+    stream.on('limit', () => {
+      this.tooLarge = true;
+      this.req.unpipe(this.parser);
+      this.req.resume();
+      stream.destroy(new Error('File too large'));
+    });
+    this.fileStream = stream;
+    const writing = this.target.store.write(this.target.key, stream);
+    this.writing = writing;
+    writing.then(
+      (bytes) => {
+        if (this.tooLarge) {
+          this.fail(this.tooLargeError());
+        } else {
+          this.file = { filename: info.filename ?? 'file', bytes: bytes === false ? 0 : bytes };
+        }
+      },
+      (err: unknown) =>
+        this.fail(
+          this.tooLarge
+            ? this.tooLargeError()
+            : this.unterminated
+              ? new BadRequestError('Invalid multipart body: Unexpected end of form')
+              : (err as Error),
+        ),
+    );
+  }
+
+  private onError(err: Error): void {
+    this.req.unpipe(this.parser);
+    this.req.resume();
+    this.fail(new BadRequestError(`Invalid multipart body: ${err.message}`));
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    void Promise.resolve(this.writing)
+      .catch(() => undefined)
+      .then(() => {
+        if (!this.failed) this.resolve({ fields: this.fields, file: this.file });
+      });
+  }
+
+  private watchForUnterminatedPart(): void {
+    // busboy leaves a file part open for ever when the form's end boundary comes before it (it ignores the
+    // rest but never ends the part). Once every byte was parsed, a file part that has nothing buffered and
+    // has not ended, twice in a row, never will: that is malformed input, not a slow store.
+    let suspect = 0;
+    const timer = setInterval(() => {
+      const stalled =
+        this.parser.writableLength === 0 &&
+        this.fileStream !== null &&
+        !this.fileStream.readableEnded &&
+        this.fileStream.readableLength === 0;
+      suspect = stalled ? suspect + 1 : 0;
+      if (this.failed || this.closed || suspect >= 2) clearInterval(timer);
+      if (!this.failed && !this.closed && suspect >= 2) {
+        this.unterminated = true;
+        this.fileStream?.destroy(new Error('Unexpected end of form'));
+      }
+    }, 100);
+    timer.unref();
+  }
+
+  private tooLargeError(): PayloadTooLargeError {
+    return new PayloadTooLargeError(
+      `File is too large. The maximum size is ${this.target.maxFileBytes} bytes.`,
+      'file',
+    );
+  }
+
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    // Keep draining the body (the parser discards what is left) so the client reads our answer instead of a
+    // reset connection.
+    void Promise.resolve(this.writing)
+      .catch(() => undefined)
+      .then(() => this.target.store.delete(this.target.key))
+      .finally(() => this.reject(err));
+  }
 }
