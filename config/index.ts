@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { z } from 'zod';
 import { windowSeconds } from '../common/completion-windows';
 import { parseTenants } from './tenants';
 import type { TenantConfig } from './tenants';
-import { BOTH, Env, UpstreamRoute } from './variables';
+import { parseModelRoutes, upstreamConfig } from './upstreams';
+import type { UpstreamTarget } from './upstreams';
+import { BOTH, Env } from './variables';
 import type { ReadBy } from './variables';
 
 /**
@@ -16,25 +16,10 @@ import type { ReadBy } from './variables';
 
 export type { ReadBy } from './variables';
 export type { TenantConfig } from './tenants';
+export type { UpstreamTarget } from './upstreams';
 
 /** Which process is starting: each needs a different part of the configuration to be present. */
 export type Role = 'standalone' | 'api' | 'worker';
-
-export interface UpstreamTarget {
-  baseUrl: string;
-  apiKey: string | null;
-  /** The ceiling of the adaptive concurrency limit. */
-  maxConcurrency: number;
-  /**
-   * `chat`: the upstream lacks `/v1/responses`; its lines go to `/chat/completions`, translated both ways
-   * (absent: `native`).
-   */
-  responses?: 'native' | 'chat';
-  /** Its floor (default 1). */
-  minConcurrency?: number;
-  /** A Prometheus endpoint that counts the server's waiting requests (default none). */
-  metricsUrl?: string | null;
-}
 
 /** The configuration of `npm start`, which runs every process: all of it. */
 export type Config = ReturnType<typeof toConfig>;
@@ -186,21 +171,7 @@ function toConfig(
     },
     storage: storageConfig(e, dataDir),
     upstream: upstreamConfig(e, routes),
-    batch: {
-      maxRequests: e.BATCH_MAX_REQUESTS,
-      maxLineBytes: e.BATCH_MAX_LINE_BYTES,
-      maxEmbeddingInputs: e.BATCH_MAX_EMBEDDING_INPUTS,
-      maxFileBytes: e.BATCH_MAX_FILE_BYTES,
-      completionWindowSeconds: e.BATCH_COMPLETION_WINDOW_SECONDS,
-      /** Each accepted `completion_window` and the seconds it lasts: OpenAI's `24h` always (it lasts
-       * BATCH_COMPLETION_WINDOW_SECONDS), and the configured ones. */
-      completionWindows: { ...windows, '24h': e.BATCH_COMPLETION_WINDOW_SECONDS } as Readonly<Record<string, number>>,
-      chunkMinLines: e.BATCH_CHUNK_MIN_LINES,
-      chunkMaxLines: e.BATCH_CHUNK_MAX_LINES,
-      chunkMaxBytes: e.BATCH_CHUNK_MAX_BYTES,
-      chunkWindow: e.BATCH_CHUNK_WINDOW,
-      chunkHeartbeatTimeoutSeconds: e.BATCH_CHUNK_HEARTBEAT_TIMEOUT_SECONDS,
-    },
+    batch: batchConfig(e, windows),
     worker: {
       maxConcurrentActivities: e.WORKER_MAX_CONCURRENT_ACTIVITIES,
       shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
@@ -239,73 +210,22 @@ function storageConfig(
     : { kind: 'local', dir: path.join(dataDir, 'objects') };
 }
 
-function upstreamConfig(e: Env, routes: Record<string, UpstreamTarget>) {
-  const defaultUpstream: UpstreamTarget | null = e.UPSTREAM_BASE_URL
-    ? {
-        baseUrl: e.UPSTREAM_BASE_URL.replace(/\/+$/, ''),
-        apiKey: e.UPSTREAM_API_KEY ?? null,
-        maxConcurrency: e.UPSTREAM_MAX_CONCURRENCY,
-        responses: e.UPSTREAM_RESPONSES_VIA_CHAT ? 'chat' : 'native',
-        minConcurrency: e.UPSTREAM_MIN_CONCURRENCY,
-        metricsUrl: e.UPSTREAM_METRICS_URL ?? null,
-      }
-    : null;
+function batchConfig(e: Env, windows: Record<string, number>) {
   return {
-    default: defaultUpstream,
-    routes: routes as Readonly<Record<string, UpstreamTarget>>,
-    timeoutMs: e.UPSTREAM_TIMEOUT_SECONDS * 1000,
-    maxResponseBytes: e.UPSTREAM_MAX_RESPONSE_BYTES,
-    maxAttempts: e.UPSTREAM_MAX_ATTEMPTS,
+    maxRequests: e.BATCH_MAX_REQUESTS,
+    maxLineBytes: e.BATCH_MAX_LINE_BYTES,
+    maxEmbeddingInputs: e.BATCH_MAX_EMBEDDING_INPUTS,
+    maxFileBytes: e.BATCH_MAX_FILE_BYTES,
+    completionWindowSeconds: e.BATCH_COMPLETION_WINDOW_SECONDS,
+    /** Each accepted `completion_window` and the seconds it lasts: OpenAI's `24h` always (it lasts
+     * BATCH_COMPLETION_WINDOW_SECONDS), and the configured ones. */
+    completionWindows: { ...windows, '24h': e.BATCH_COMPLETION_WINDOW_SECONDS } as Readonly<Record<string, number>>,
+    chunkMinLines: e.BATCH_CHUNK_MIN_LINES,
+    chunkMaxLines: e.BATCH_CHUNK_MAX_LINES,
+    chunkMaxBytes: e.BATCH_CHUNK_MAX_BYTES,
+    chunkWindow: e.BATCH_CHUNK_WINDOW,
+    chunkHeartbeatTimeoutSeconds: e.BATCH_CHUNK_HEARTBEAT_TIMEOUT_SECONDS,
   };
-}
-
-function parseModelRoutes(
-  raw: string | undefined,
-  defaults: { min: number; max: number },
-  problems: string[],
-): Record<string, UpstreamTarget> {
-  if (raw === undefined) return {};
-  let text = raw;
-  if (!raw.trimStart().startsWith('{')) {
-    try {
-      text = readFileSync(raw, 'utf8');
-    } catch (err) {
-      problems.push(`MODEL_ROUTES: cannot read file '${raw}': ${(err as Error).message}`);
-      return {};
-    }
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    problems.push('MODEL_ROUTES: not valid JSON');
-    return {};
-  }
-  const result = z.record(z.string().min(1), UpstreamRoute).safeParse(json);
-  if (!result.success) {
-    for (const i of result.error.issues) problems.push(`MODEL_ROUTES.${i.path.join('.')}: ${i.message}`);
-    return {};
-  }
-  return Object.fromEntries(
-    Object.entries(result.data).map(([model, r]) => {
-      const maxConcurrency = r.maxConcurrency ?? defaults.max;
-      if (r.minConcurrency !== undefined && r.minConcurrency > maxConcurrency) {
-        problems.push(
-          `MODEL_ROUTES.${model}.minConcurrency: ${r.minConcurrency} is above its maxConcurrency (${maxConcurrency})`,
-        );
-      }
-      const target: UpstreamTarget = {
-        baseUrl: r.baseUrl.replace(/\/+$/, ''),
-        apiKey: r.apiKey ?? null,
-        maxConcurrency,
-        // An inherited floor gives way to a route's lower ceiling.
-        minConcurrency: r.minConcurrency ?? Math.min(defaults.min, maxConcurrency),
-        metricsUrl: r.metricsUrl ?? null,
-        responses: r.responses ?? 'native',
-      };
-      return [model, target];
-    }),
-  );
 }
 
 function trimSlash(url: string | null): string | null {
