@@ -44,32 +44,11 @@ export class ResponseTooLargeError extends Error {
 export function post(dispatcher: Dispatcher, url: URL, options: PostOptions): Promise<PostResponse> {
   return new Promise((resolve, reject) => {
     const { stopper } = options;
-    let controller: Dispatcher.DispatchController | null = null;
-    let statusCode = 0;
-    let headers: IncomingHttpHeaders = {};
-    let bytes = 0;
-    const chunks: Buffer[] = [];
     if (stopper.stopped) {
       reject(stopError(stopper));
       return;
     }
-    let settled = false;
-    const abort = (err: Error) => {
-      if (controller !== null) controller.abort(err);
-      else fail(err);
-    };
-    const done = stopper.onStop(() => abort(stopError(stopper)));
-    const timer = setTimeout(() => abort(new RequestTimeoutError(options.timeoutMs)), options.timeoutMs);
-    const finish = () => {
-      settled = true;
-      clearTimeout(timer);
-      done();
-    };
-    const fail = (err: Error) => {
-      if (settled) return;
-      finish();
-      reject(err);
-    };
+    const handler = new PostHandler(options, resolve, reject);
     dispatcher.dispatch(
       {
         origin: url.origin,
@@ -80,35 +59,85 @@ export function post(dispatcher: Dispatcher, url: URL, options: PostOptions): Pr
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
       },
-      {
-        onRequestStart(c) {
-          controller = c;
-          if (stopper.stopped) c.abort(stopError(stopper));
-          else if (settled) c.abort(new RequestTimeoutError(options.timeoutMs));
-        },
-        onResponseStart(_c, status, responseHeaders) {
-          statusCode = status;
-          headers = responseHeaders;
-        },
-        onResponseData(c, chunk) {
-          bytes += chunk.length;
-          if (bytes > options.maxResponseBytes) {
-            c.abort(new ResponseTooLargeError(options.maxResponseBytes));
-            return;
-          }
-          chunks.push(chunk);
-        },
-        onResponseEnd() {
-          if (settled) return;
-          finish();
-          resolve({ statusCode, headers, bodyText: Buffer.concat(chunks).toString('utf8') });
-        },
-        onResponseError(_c, err) {
-          fail(err);
-        },
-      },
+      handler,
     );
   });
+}
+
+/**
+ * One request's answer as undici delivers it, and its end: the answer, its deadline or a stop, whichever
+ * comes first. Its methods are on the prototype, so a request allocates no handler closures.
+ */
+class PostHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private statusCode = 0;
+  private headers: IncomingHttpHeaders = {};
+  private bytes = 0;
+  private readonly chunks: Buffer[] = [];
+  private settled = false;
+  private readonly done: () => void;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly options: PostOptions,
+    private readonly resolve: (response: PostResponse) => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    const { stopper } = options;
+    this.done = stopper.onStop(() => this.abort(stopError(stopper)));
+    this.timer = setTimeout(() => this.abort(new RequestTimeoutError(options.timeoutMs)), options.timeoutMs);
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+    if (this.options.stopper.stopped) c.abort(stopError(this.options.stopper));
+    else if (this.settled) c.abort(new RequestTimeoutError(this.options.timeoutMs));
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, responseHeaders: IncomingHttpHeaders): void {
+    this.statusCode = status;
+    this.headers = responseHeaders;
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.options.maxResponseBytes) {
+      c.abort(new ResponseTooLargeError(this.options.maxResponseBytes));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.finish();
+    this.resolve({
+      statusCode: this.statusCode,
+      headers: this.headers,
+      bodyText: Buffer.concat(this.chunks).toString('utf8'),
+    });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err);
+  }
+
+  private abort(err: Error): void {
+    if (this.controller !== null) this.controller.abort(err);
+    else this.fail(err);
+  }
+
+  private finish(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.done();
+  }
+
+  private fail(err: Error): void {
+    if (this.settled) return;
+    this.finish();
+    this.reject(err);
+  }
 }
 
 function stopError(stopper: Stopper): Error {
