@@ -32,7 +32,7 @@ export type ChunkTask = Pick<
 >;
 
 /** Why an attempt stopped before every line ran. */
-export type StopReason = 'deadline' | 'cancelled' | 'shutdown' | 'unreachable' | 'error';
+export type StopReason = 'deadline' | 'cancelled' | 'shutdown' | 'superseded' | 'unreachable' | 'error';
 
 /** Heartbeats go out on a timer too, so a chunk waiting on slow requests is not taken for dead. */
 const HEARTBEAT_INTERVAL_MS = 500;
@@ -123,6 +123,11 @@ export class ChunkAttempt {
     if (reason === null || reason === 'deadline' || reason === 'cancelled') await this.results.finish('all');
     else if (reason === 'error') await this.results.finish('finished').catch(() => undefined);
     else await this.results.finish('finished');
+  }
+
+  /** Stops for a later attempt of the chunk that took over on this worker (see running-chunks.ts). */
+  supersede(): void {
+    this.stopWith('superseded');
   }
 
   /**

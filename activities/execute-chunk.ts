@@ -9,6 +9,8 @@ import { ChunkAttempt } from './chunk-attempt';
 import type { ChunkDeps } from './chunk-attempt';
 import type { ChunkPlan } from './chunk-plan';
 import { ProgressReporter } from './progress-reports';
+import { RunningChunks } from './running-chunks';
+import type { RunningChunk } from './running-chunks';
 
 export interface ExecuteChunkInput {
   batchId: string;
@@ -44,53 +46,71 @@ type Deps = ChunkDeps;
  * finished is stored; lines that did not run are recorded as skipped for finalize to report.
  */
 export function createExecuteChunk(deps: Deps) {
+  const running = new RunningChunks();
   return async function executeChunk(input: ExecuteChunkInput): Promise<ExecuteChunkOutput> {
-    const ctx = Context.current();
-    const { chunks } = await deps.manifests.get(input.manifestKey);
-    const chunk = chunks[input.chunkIndex];
-    if (chunk === undefined) throw corruptState(`Chunk ${input.chunkIndex} is not in the manifest`);
-    const log = deps.logger.child({ batch_id: input.batchId, chunk: input.chunkIndex });
-    const from = await startingPoint(deps, input, chunk, log);
-    const output = (progress: ChunkProgress, ranAll: boolean): ExecuteChunkOutput => ({
-      completed: progress.completed,
-      failed: progress.failed,
-      usage: progress.usage,
-      ranAll,
-    });
-    if (from.nextLine >= chunk.firstLine + chunk.count) return output(from, true);
-    if (Date.now() >= input.deadlineMs) return output(from, false);
-
-    const reporter = new ProgressReporter(ctx, input.batchId, input.chunkIndex, chunks.length, log);
-    const attempt = new ChunkAttempt(deps, input, chunk, from, ctx, (progress) => reporter.offer(progress));
-    const { reason, error } = await attempt.run();
-    deps.metrics.chunks.inc({ outcome: reason ?? 'completed' });
-    if (reason === 'unreachable' || reason === 'error') {
-      log.warn({ reason, err: error instanceof Error ? error.message : undefined }, 'chunk stopped');
-    }
-    await attempt.end(reason);
-    switch (reason) {
-      case null:
-        return output(attempt.progress, true);
-      case 'deadline':
-        return output(attempt.progress, false);
-      case 'cancelled':
-        throw new CancelledFailure('The batch was cancelled');
-      case 'unreachable':
-        throw ApplicationFailure.create({
-          message: 'The upstream refused connections; the chunk resumes from its watermark later',
-          type: FailureType.UpstreamUnavailable,
-        });
-      case 'shutdown':
-        // A failure, not a cancellation: nobody cancelled the activity, and a failed attempt is retried at
-        // once by another worker, where an unsolicited cancellation would wait for the heartbeat timeout.
-        throw ApplicationFailure.create({
-          message: 'The worker is shutting down; the chunk resumes from its watermark',
-          type: FailureType.WorkerShutdown,
-        });
-      case 'error':
-        throw error;
+    const place = await running.enter(input.batchId, input.chunkIndex);
+    try {
+      return await runChunk(deps, input, place);
+    } finally {
+      place.leave();
     }
   };
+}
+
+/** One attempt of the chunk: plan → recover → run → end by stop reason. */
+async function runChunk(deps: Deps, input: ExecuteChunkInput, place: RunningChunk): Promise<ExecuteChunkOutput> {
+  const ctx = Context.current();
+  const { chunks } = await deps.manifests.get(input.manifestKey);
+  const chunk = chunks[input.chunkIndex];
+  if (chunk === undefined) throw corruptState(`Chunk ${input.chunkIndex} is not in the manifest`);
+  const log = deps.logger.child({ batch_id: input.batchId, chunk: input.chunkIndex });
+  const from = await startingPoint(deps, input, chunk, log);
+  const output = (progress: ChunkProgress, ranAll: boolean): ExecuteChunkOutput => ({
+    completed: progress.completed,
+    failed: progress.failed,
+    usage: progress.usage,
+    ranAll,
+  });
+  if (from.nextLine >= chunk.firstLine + chunk.count) return output(from, true);
+  if (Date.now() >= input.deadlineMs) return output(from, false);
+
+  const reporter = new ProgressReporter(ctx, input.batchId, input.chunkIndex, chunks.length, log);
+  const attempt = new ChunkAttempt(deps, input, chunk, from, ctx, (progress) => reporter.offer(progress));
+  place.onSupersede(() => attempt.supersede());
+  const { reason, error } = await attempt.run();
+  deps.metrics.chunks.inc({ outcome: reason ?? 'completed' });
+  if (reason === 'unreachable' || reason === 'error' || reason === 'superseded') {
+    log.warn({ reason, err: error instanceof Error ? error.message : undefined }, 'chunk stopped');
+  }
+  await attempt.end(reason);
+  switch (reason) {
+    case null:
+      return output(attempt.progress, true);
+    case 'deadline':
+      return output(attempt.progress, false);
+    case 'cancelled':
+      throw new CancelledFailure('The batch was cancelled');
+    case 'unreachable':
+      throw ApplicationFailure.create({
+        message: 'The upstream refused connections; the chunk resumes from its watermark later',
+        type: FailureType.UpstreamUnavailable,
+      });
+    case 'shutdown':
+      // A failure, not a cancellation: nobody cancelled the activity, and a failed attempt is retried at
+      // once by another worker, where an unsolicited cancellation would wait for the heartbeat timeout.
+      throw ApplicationFailure.create({
+        message: 'The worker is shutting down; the chunk resumes from its watermark',
+        type: FailureType.WorkerShutdown,
+      });
+    case 'superseded':
+      // Temporal no longer waits for this attempt's result: a later attempt runs the rest.
+      throw ApplicationFailure.create({
+        message: 'A later attempt of this chunk took over on this worker; this one stored what it finished',
+        type: FailureType.ChunkSuperseded,
+      });
+    case 'error':
+      throw error;
+  }
 }
 
 /**

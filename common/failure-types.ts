@@ -12,6 +12,11 @@ export const FailureType = {
   UpstreamUnavailable: 'UpstreamUnavailable',
   /** The worker running a chunk is stopping; the chunk flushed what finished and is retried at once elsewhere. */
   WorkerShutdown: 'WorkerShutdown',
+  /**
+   * A later attempt of the chunk started on the worker running this one (Temporal had timed this one out,
+   * e.g. while the server was unreachable); this one stored what it finished and stopped. Nobody waits for it.
+   */
+  ChunkSuperseded: 'ChunkSuperseded',
   /** The webhook target is not allowed (not HTTPS, or not public); delivery is not attempted. */
   WebhookRefused: 'WebhookRefused',
 } as const;

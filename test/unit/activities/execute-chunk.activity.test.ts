@@ -258,10 +258,8 @@ describe('executeChunk, stopped and resumed', () => {
     },
   );
 
-  // BUG: a cancel that reaches the activity before it listens for one (while it reads the manifest and looks
-  // for stored segments) is never seen: the abort event fired before `addEventListener`, and nothing checks
-  // `cancellationSignal.aborted` afterwards. A worker shutdown whose grace time ends then goes unnoticed and the
-  // chunk runs every line, holding up the shutdown. Remove `.failing` once executeChunk checks the signal.
+  // A cancel that reaches the activity before it listens for one (while it reads the manifest and looks for
+  // stored segments) must still stop it: otherwise a shutdown's grace time ends unnoticed.
   it('stopped by a worker shutdown while it starts: fails with WorkerShutdown and sends nothing', async () => {
     const { input } = await oneChunkBatch({ slowLines: false });
     const { env } = activityEnv();
@@ -298,6 +296,39 @@ describe('executeChunk, stopped and resumed', () => {
       const { final, output: lines } = await finalize('completed');
       expect(final.batch.request_counts).toEqual({ total: LINES, completed: LINES, failed: 0 });
       expect(final.batch.usage).toEqual(output.usage); // what the chunk reported is what it stored
+      expect(lines.every((l) => l.response?.status_code === 200)).toBe(true);
+    },
+  );
+
+  it.each([
+    ['the last heartbeat of the running attempt', true],
+    ['no heartbeat (Temporal was unreachable)', false],
+  ])(
+    'retried on the worker where the timed-out attempt still runs, from %s: stops it, resumes after what it stored, and every line ends once',
+    async (_, withHeartbeat) => {
+      const { input, finalize } = await oneChunkBatch();
+      const first = activityEnv();
+      const running = run(first.env, executeChunk, input());
+      await heldAtTheSlowLines();
+
+      // Temporal timed the first attempt out (nothing cancelled it here) and starts the next on this worker.
+      const heartbeatDetails = withHeartbeat ? first.heartbeats[first.heartbeats.length - 1] : undefined;
+      const second = activityEnv({ attempt: 2, heartbeatDetails });
+      const retried = run(second.env, executeChunk, input());
+
+      await expect(running).rejects.toMatchObject({ type: FailureType.ChunkSuperseded });
+      const output = await retried;
+      expect(output).toMatchObject({ completed: LINES, failed: 0, ranAll: true });
+      await until(() => upstream.inFlight === 0, 'no request in flight');
+      const sent = sentCounts();
+      // The fast lines finished before the takeover and were stored by the first attempt: sent once. The slow
+      // ones were in flight, aborted and sent again; the rest were sent once, by the second attempt only.
+      expect(sent.slice(0, FAST)).toEqual(new Array(FAST).fill(1));
+      expect(sent.slice(FAST, FAST + CONCURRENCY)).toEqual(new Array(CONCURRENCY).fill(2));
+      expect(sent.slice(FAST + CONCURRENCY)).toEqual(new Array(LINES - FAST - CONCURRENCY).fill(1));
+
+      const { final, output: lines } = await finalize('completed');
+      expect(final.batch.request_counts).toEqual({ total: LINES, completed: LINES, failed: 0 });
       expect(lines.every((l) => l.response?.status_code === 200)).toBe(true);
     },
   );
