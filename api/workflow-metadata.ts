@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import type { BatchRecord } from '../common/batch';
 import type { FileRecord } from '../common/file';
 import type { Catalog } from '../storage';
@@ -34,7 +34,7 @@ export async function inputFacts(catalog: Catalog, record: BatchRecord): Promise
       start: 0,
       end: Math.min(found.file.bytes, PEEK_BYTES),
     });
-    const head = await readAll(stream);
+    const head = await text(stream);
     const firstLine = head.split('\n').find((l) => l.trim().length > 0) ?? '';
     const model = (JSON.parse(firstLine) as { body?: { model?: unknown } }).body?.model;
     return { file: found.file, model: typeof model === 'string' ? model : null };
@@ -75,15 +75,6 @@ export function workflowMetadata(record: BatchRecord, facts: InputFacts): Workfl
   ];
   const details = ['| | |', '| --- | --- |', ...rows.map(([k, v]) => `| ${k} | ${cell(v)} |`)].join('\n');
   return { staticSummary: summary, staticDetails: details };
-}
-
-function readAll(stream: Readable): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    stream.on('data', (b: Buffer) => parts.push(b));
-    stream.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    stream.on('error', reject);
-  });
 }
 
 function size(bytes: number): string {

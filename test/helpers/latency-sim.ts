@@ -1,6 +1,7 @@
 import { AdaptiveLimit } from '../../upstream/adaptive-limit';
 import type { AdaptiveLimitOptions, AttemptOutcome, LimitSignals } from '../../upstream/adaptive-limit';
 import { mulberry32 } from './fixture-answers';
+import { MinHeap } from '../../upstream/min-heap';
 
 /**
  * An inference server and batch clients on a simulated clock, for testing {@link AdaptiveLimit} without
@@ -70,7 +71,7 @@ export class LatencySim {
   /** Requests at the server (serving + queued), every 20 ms. */
   readonly depth: number[] = [];
   private readonly clients: Client[] = [];
-  private readonly events: Event[] = [];
+  private readonly events = new MinHeap<Event>(earlier);
   private seq = 0;
   private othersInFlight = 0;
   private serving = 0;
@@ -112,8 +113,8 @@ export class LatencySim {
 
   /** Runs the simulation up to `untilMs` of simulated time. */
   run(untilMs: number): this {
-    while (this.events.length > 0 && this.events[0].at <= untilMs) {
-      const event = this.pop();
+    while (this.events.size > 0 && this.events.peek()!.at <= untilMs) {
+      const event = this.events.pop()!;
       this.now = event.at;
       event.run();
     }
@@ -220,33 +221,7 @@ export class LatencySim {
   }
 
   private schedule(at: number, run: () => void): void {
-    const a = this.events;
-    a.push({ at, seq: this.seq++, run });
-    for (let i = a.length - 1; i > 0;) {
-      const p = (i - 1) >> 1;
-      if (!earlier(a[i], a[p])) break;
-      [a[i], a[p]] = [a[p], a[i]];
-      i = p;
-    }
-  }
-
-  private pop(): Event {
-    const a = this.events;
-    const top = a[0];
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1;
-        let m = i;
-        if (l < a.length && earlier(a[l], a[m])) m = l;
-        if (l + 1 < a.length && earlier(a[l + 1], a[m])) m = l + 1;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m], a[i]];
-        i = m;
-      }
-    }
-    return top;
+    this.events.push({ at, seq: this.seq++, run });
   }
 }
 
